@@ -1,0 +1,170 @@
+"""Typed configuration: one place to read what a run is.
+
+Hydra composes `conf/` into these dataclasses (registered in Hydra's ConfigStore as the schema of
+`conf/config.yaml`), so a typo in a field or a wrong type fails at start-up with Hydra's message
+naming the key. Code reads `HarnessConfig`, never raw dicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = PROJECT_ROOT / "conf"
+
+
+class ConfigError(Exception):
+    """A user-fixable problem with configuration or environment; the message names the field."""
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    # Local files (JSONL, CSV or parquet; relative paths are relative to the project root) ...
+    data_files: list[str] = field(default_factory=list)
+    # ... or a dataset on the Hugging Face hub (uses the HF cache; honours HF_HUB_OFFLINE).
+    hub_id: str | None = None
+    split: str = "train"
+    # Evaluate only the first N items (quick checks); null = all.
+    limit: int | None = None
+    description: str = ""
+
+
+@dataclass
+class ModelConfig:
+    # Short id: leaderboard rows and directory names.
+    name: str = MISSING
+    # The litellm model string, e.g. "openai/gpt-4o-mini", "deepseek/deepseek-chat", "harness/lead".
+    litellm_model: str = MISSING
+    api_base: str | None = None
+    # NAME of the environment variable holding the API key; the key itself never enters config.
+    api_key_env: str | None = None
+    # Provider parameters passed to litellm (temperature, max_tokens, ...).
+    params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 1024})
+    timeout_s: float = 120.0
+    num_retries: int = 2
+    max_concurrency: int = 4
+    # Prices in USD per token, for models litellm's cost map does not know.
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+    # True for the oracle baseline, which reads the reference: the leaderboard marks it.
+    uses_reference: bool = False
+    description: str = ""
+
+
+@dataclass
+class PromptConfig:
+    id: str = MISSING
+    version: str = MISSING
+    description: str = ""
+    # Jinja templates; they see `item` (title, source, date, section, ...) and `n_bullets`.
+    system: str = ""
+    user: str = MISSING
+    n_bullets: int = 3
+
+
+@dataclass
+class RougeConfig:
+    enabled: bool = True
+    # "char" (published Chinese results) or "jieba" (word level).
+    tokenizer: str = "char"
+
+
+@dataclass
+class BertScoreConfig:
+    enabled: bool = True
+    # A hub id (HF cache) or a local model directory.
+    model: str = "bert-base-chinese"
+    num_layers: int | None = 8
+    batch_size: int = 16
+    rescale_with_baseline: bool = True
+    # null: the zh baseline shipped with bert-score for this model.
+    baseline_path: str | None = None
+    device: str = "cpu"
+    idf: bool = False
+
+
+@dataclass
+class MetricsConfig:
+    rouge: RougeConfig = field(default_factory=RougeConfig)
+    bertscore: BertScoreConfig = field(default_factory=BertScoreConfig)
+    # The leaderboard ranks rows by this column.
+    rank_by: str = "rougeL_f"
+
+
+@dataclass
+class HarnessConfig:
+    dataset: DatasetConfig = MISSING
+    model: ModelConfig = MISSING
+    prompt: PromptConfig = MISSING
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    seed: int = 0
+    results_dir: str = "results"
+    # Items scored together (BERTScore batches); rows are appended after each batch.
+    score_batch_size: int = 16
+    update_leaderboard: bool = True
+
+
+def project_path(path: str | os.PathLike[str]) -> Path:
+    """A configured path: absolute as given, relative ones against the project root."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def safe_name(value: str) -> str:
+    """A string fit for one directory-name component ("openai/gpt-4o" -> "openai_gpt-4o")."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("._") or "_"
+
+
+def unique_suffix() -> str:
+    """Distinguishes runs started in the same second (Hydra's ${now:} has 1 s resolution)."""
+    return f"{int(time.time() * 1000) % 1000:03d}{os.getpid() % 10000:04d}{secrets.token_hex(2)}"
+
+
+def prompt_hash(prompt: PromptConfig) -> str:
+    """Content hash of a prompt's templates: two prompts with one hash render the same messages."""
+    payload = json.dumps(
+        {"system": prompt.system, "user": prompt.user, "n": prompt.n_bullets},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
+
+
+_resolvers_registered = False
+
+
+def register_resolvers() -> None:
+    """OmegaConf resolvers used in conf/ (safe directory names, unique run suffixes)."""
+    global _resolvers_registered
+    if _resolvers_registered:
+        return
+    OmegaConf.register_new_resolver("safe", safe_name, replace=True)
+    # Cached like Hydra's ${now:}: the sweep directory is resolved several times in one process.
+    OmegaConf.register_new_resolver("uniq", unique_suffix, replace=True, use_cache=True)
+    OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+    _resolvers_registered = True
+
+
+def register_schema() -> None:
+    """Register HarnessConfig as the schema that conf/config.yaml is validated against."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
+
+
+def to_typed(cfg: DictConfig) -> HarnessConfig:
+    """The composed Hydra config as typed dataclasses (interpolations resolved)."""
+    obj = OmegaConf.to_object(cfg)
+    assert isinstance(obj, HarnessConfig), type(obj)
+    return obj

@@ -1,0 +1,307 @@
+"""Load evaluation items, validated before any model is called.
+
+Local files (JSONL, CSV, parquet) are read and checked row by row, so every error names the file,
+the line (or row) and the field. Hub datasets load through HF `datasets` (HF cache, honours
+HF_HUB_OFFLINE) and are checked by row index. `datasets` is not used for local files: it coerces
+types silently (a date string becomes a timestamp, missing fields become None) and reports mixed
+types as pyarrow errors without a line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import DatasetConfig, project_path
+from harness.data.schema import OPTIONAL_FIELDS, REQUIRED_FIELDS, Item
+
+FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+MAX_REPORTED_ERRORS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # "path:line" or "hub-id[row]"
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        field = f" field '{self.field}':" if self.field else ""
+        return f"{self.where}:{field} {self.message}"
+
+
+class DatasetError(Exception):
+    """The dataset cannot be used; `problems` lists every finding (file, line/row, field)."""
+
+    def __init__(self, dataset: str, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:MAX_REPORTED_ERRORS])
+        more = len(problems) - MAX_REPORTED_ERRORS
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(f"dataset '{dataset}' is invalid ({len(problems)} problem(s)):\n{shown}{tail}")
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """(location, raw record) pairs of a local file; undecodable input becomes a Problem record."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for i, row in enumerate(pq.read_table(path).to_pylist()):
+            yield f"{path}:row {i + 1}", row
+        return
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        yield (
+            f"{path}:{line}",
+            Problem(
+                f"{path}:{line}",
+                None,
+                f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start});"
+                " save the file as UTF-8",
+            ),
+        )
+        return
+    text = text.removeprefix("\ufeff")
+    if suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        for row in reader:
+            yield f"{path}:{reader.line_num}", _csv_row(row)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{path}:{number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield (
+                f"{path}:{number}",
+                Problem(f"{path}:{number}", None, f"invalid JSON: {exc.msg} (column {exc.colno})"),
+            )
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """CSV cells are strings: `reference` is a JSON array or one bullet per line; `metadata` JSON."""
+    out = dict(row)
+    ref = out.get("reference")
+    if isinstance(ref, str):
+        stripped = ref.strip()
+        if stripped.startswith("["):
+            try:
+                out["reference"] = json.loads(stripped)
+            except json.JSONDecodeError:
+                pass
+        else:
+            out["reference"] = [b for b in stripped.splitlines() if b.strip()]
+    meta = out.get("metadata")
+    if isinstance(meta, str) and meta.strip():
+        try:
+            out["metadata"] = json.loads(meta)
+        except json.JSONDecodeError:
+            pass
+    return {k: v for k, v in out.items() if k is not None and not (k in OPTIONAL_FIELDS and v == "")}
+
+
+def check_record(where: str, record: Any) -> tuple[Item | None, list[Problem]]:
+    """Validate one raw record; return the Item (if valid) and the problems found."""
+    if not isinstance(record, dict):
+        return None, [
+            Problem(
+                where,
+                None,
+                f"expected an object with fields {', '.join(REQUIRED_FIELDS)}, got {type(record).__name__}",
+            )
+        ]
+    problems = [Problem(where, f, "missing required field") for f in REQUIRED_FIELDS if f not in record]
+    if problems:
+        return None, problems
+
+    def text_field(name: str, allow_int: bool = False) -> str | None:
+        value = record[name]
+        if allow_int and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            problems.append(Problem(where, name, f"expected a string, got {type(value).__name__}"))
+            return None
+        if not value.strip():
+            problems.append(Problem(where, name, "is empty"))
+            return None
+        return value
+
+    item_id = text_field("id", allow_int=True)
+    title = text_field("title")
+    url = record["url"]
+    if not isinstance(url, str):
+        problems.append(Problem(where, "url", f"expected a string, got {type(url).__name__}"))
+    source = text_field("source")
+    reference = record["reference"]
+    bullets: list[str] = []
+    if not isinstance(reference, list):
+        problems.append(
+            Problem(where, "reference", f"expected a list of bullet strings, got {type(reference).__name__}")
+        )
+    elif not reference:
+        problems.append(
+            Problem(where, "reference", "is an empty list: at least one reference bullet is needed")
+        )
+    else:
+        for i, bullet in enumerate(reference):
+            if not isinstance(bullet, str) or not bullet.strip():
+                problems.append(Problem(where, f"reference[{i}]", "expected a non-empty string"))
+            else:
+                bullets.append(bullet.strip())
+    optional: dict[str, Any] = {}
+    for name in ("date", "section"):
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(where, name, f"expected a string or null, got {type(value).__name__}"))
+        optional[name] = value or None
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        problems.append(Problem(where, "metadata", f"expected an object, got {type(metadata).__name__}"))
+        metadata = {}
+    # Unknown columns are kept, not dropped: an archive may carry fields we do not score on.
+    extra = {k: v for k, v in record.items() if k not in REQUIRED_FIELDS + OPTIONAL_FIELDS}
+    if problems:
+        return None, problems
+    assert item_id is not None and title is not None and source is not None
+    return Item(
+        id=item_id,
+        title=title,
+        url=str(url),
+        source=source,
+        reference=tuple(bullets),
+        date=optional["date"],
+        section=optional["section"],
+        metadata={**metadata, **extra},
+    ), []
+
+
+def validate_records(records: Iterable[tuple[str, Any]], dataset: str) -> list[Item]:
+    """Items from (location, record) pairs; raises DatasetError listing every problem."""
+    items: list[Item] = []
+    problems: list[Problem] = []
+    first_seen: dict[str, str] = {}
+    for where, record in records:
+        if isinstance(record, Problem):
+            problems.append(record)
+            continue
+        item, found = check_record(where, record)
+        problems.extend(found)
+        if item is None:
+            continue
+        if item.id in first_seen:
+            problems.append(
+                Problem(where, "id", f"duplicate id '{item.id}' (first at {first_seen[item.id]})")
+            )
+            continue
+        first_seen[item.id] = where
+        items.append(item)
+    if not items and not problems:
+        problems.append(Problem(dataset, None, "contains no items"))
+    if problems:
+        raise DatasetError(dataset, problems)
+    return items
+
+
+def _local_files(cfg: DatasetConfig) -> list[Path]:
+    paths = [project_path(p) for p in cfg.data_files]
+    problems = []
+    for original, path in zip(cfg.data_files, paths, strict=True):
+        if not path.is_file():
+            problems.append(
+                Problem(
+                    f"conf/dataset/{cfg.name}.yaml",
+                    "data_files",
+                    f"file not found: {original} (looked at {path})",
+                )
+            )
+        elif path.suffix.lower() not in FORMATS:
+            problems.append(
+                Problem(
+                    str(path),
+                    "data_files",
+                    f"unsupported file type '{path.suffix}': use {', '.join(sorted(FORMATS))}",
+                )
+            )
+    if len({FORMATS.get(p.suffix.lower()) for p in paths}) > 1:
+        problems.append(Problem(f"conf/dataset/{cfg.name}.yaml", "data_files", "mixes file formats"))
+    if problems:
+        raise DatasetError(cfg.name, problems)
+    return paths
+
+
+def _load_with_datasets(builder: str, **kwargs: Any) -> Any:
+    # Each load_dataset otherwise sends a request to count downloads (see shared library notes).
+    os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+    import datasets
+
+    datasets.disable_progress_bars()
+    return datasets.load_dataset(builder, **kwargs)
+
+
+def _from_datasets(row: dict[str, Any]) -> dict[str, Any]:
+    """A datasets row as a raw record: CSV cells decoded, and the None that datasets puts in
+    columns a row lacks (arrow tables are rectangular) removed again."""
+    import datetime as dt
+
+    def plain(value: Any) -> Any:
+        # Arrow type inference turns "2024-05-10" into a timestamp; the schema wants the string.
+        if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    return _csv_row({k: plain(v) for k, v in row.items() if v is not None})
+
+
+def load_items(cfg: DatasetConfig) -> list[Item]:
+    """The dataset's items, validated, in file order (first `cfg.limit` if set)."""
+    if bool(cfg.data_files) == bool(cfg.hub_id):
+        raise DatasetError(
+            cfg.name,
+            [
+                Problem(
+                    f"conf/dataset/{cfg.name}.yaml",
+                    "data_files",
+                    "set exactly one of data_files (local) or hub_id",
+                )
+            ],
+        )
+    if cfg.data_files:
+        # Local files are read here, not through `datasets`: its JSON loader turns "2024-05-10"
+        # into a timestamp and its errors cannot name a line; our reader is exact and strict.
+        paths = _local_files(cfg)
+        items = validate_records([r for p in paths for r in _raw_rows(p)], cfg.name)
+    else:
+        ds = _load_with_datasets(cfg.hub_id, split=cfg.split)
+        items = validate_records(
+            ((f"{cfg.hub_id}[{i}]", _from_datasets(row)) for i, row in enumerate(ds)), cfg.name
+        )
+    if cfg.limit is not None:
+        if cfg.limit < 1:
+            raise DatasetError(
+                cfg.name, [Problem("dataset.limit", "limit", f"must be >= 1 or null, got {cfg.limit}")]
+            )
+        items = items[: cfg.limit]
+    return items
+
+
+def dataset_fingerprint(items: list[Item]) -> str:
+    """A short hash of the items' content: rows from different dataset versions stay apart."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for item in items:
+        h.update(json.dumps([item.id, item.source, list(item.reference)], ensure_ascii=False).encode())
+    return h.hexdigest()[:12]

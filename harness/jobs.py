@@ -1,0 +1,66 @@
+"""The Hydra job: typed config in, run directory out, user errors reported without a traceback."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from harness.config import ConfigError, to_typed
+from harness.data.load import DatasetError
+
+log = logging.getLogger("harness")
+
+
+def _discard(run_dir: Path) -> None:
+    """Remove a run directory that holds no results (only Hydra's bookkeeping), and its sweep
+    directory if that is left with nothing but Hydra's multirun.yaml."""
+    if (run_dir / "rows.jsonl").exists() or (run_dir / "generations.jsonl").exists():
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    sweep = run_dir.parent
+    if sweep.is_dir() and {p.name for p in sweep.iterdir()} <= {"multirun.yaml"}:
+        shutil.rmtree(sweep, ignore_errors=True)
+
+
+def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -> None:
+    """Run one evaluation job in `run_dir` (Hydra's output directory for the job).
+
+    `choices`: the config-group options picked (Hydra's runtime.choices), for error messages."""
+    from harness.pipeline import Job
+    from harness.report.leaderboard import build_leaderboard
+
+    try:
+        typed = to_typed(cfg)
+        results_dir = Path(typed.results_dir)
+        run_id = (
+            str(run_dir.relative_to(results_dir / "runs"))
+            if run_dir.is_relative_to(results_dir / "runs")
+            else run_dir.name
+        )
+        job = Job(typed, run_dir, run_id, (choices or {}).get("model"))
+    except (ConfigError, DatasetError) as exc:
+        _discard(run_dir)
+        print(f"harness run: {exc}", file=sys.stderr)
+        sys.exit(2)
+    summary = job.run()
+    means = ", ".join(
+        f"{k}={v:.4f}" for k, v in summary["means"].items() if v is not None and k.endswith(("_f", "_f1"))
+    )
+    log.info(
+        "%s / %s: %d scored, %d failed; %s",
+        typed.model.name,
+        typed.prompt.id,
+        summary["n_scored"],
+        summary["n_failed"],
+        means,
+    )
+    if summary["unavailable"]:
+        log.warning("unavailable metrics (reasons above): %s", ", ".join(summary["unavailable"]))
+    log.info("run directory: %s", run_dir)
+    if typed.update_leaderboard:
+        for path in build_leaderboard(results_dir, typed.metrics.rank_by):
+            log.info("leaderboard: %s", path)
