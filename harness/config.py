@@ -52,8 +52,17 @@ class ModelConfig:
     # Provider parameters passed to litellm (temperature, max_tokens, ...).
     params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 1024})
     timeout_s: float = 120.0
-    num_retries: int = 2
+    # Retries on 429/5xx/timeouts/connection errors/malformed bodies, with exponential backoff
+    # and full jitter (seconds: base, cap), honouring Retry-After.
+    num_retries: int = 4
+    retry_base_s: float = 1.0
+    retry_cap_s: float = 60.0
+    # Throttling (the project's own: litellm's Router limits do not wait).
     max_concurrency: int = 4
+    rpm: float | None = None
+    tpm: float | None = None
+    # Context window in tokens; null = litellm's model info (no limit when it does not know).
+    max_input_tokens: int | None = None
     # Prices in USD per token, for models litellm's cost map does not know.
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
@@ -103,12 +112,28 @@ class MetricsConfig:
 
 
 @dataclass
+class CacheConfig:
+    # readwrite | read | off | replay (a miss is an error: CI runs that must call no API).
+    mode: str = "readwrite"
+    path: str = "results/cache/responses.sqlite"
+
+
+@dataclass
 class HarnessConfig:
     dataset: DatasetConfig = MISSING
     model: ModelConfig = MISSING
     prompt: PromptConfig = MISSING
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     seed: int = 0
+    # Stop cleanly before the run's generation + judge spend would exceed this (USD); null = none.
+    budget_usd: float | None = None
+    # Stop cleanly once this many items have failed after retries; null = never.
+    max_failures: int | None = None
+    # auto: continue an interrupted run of the same job (same data, model, prompt, metrics).
+    resume: str = "auto"
+    # Show a live progress bar (rich) on a terminal.
+    progress: bool = True
     results_dir: str = "results"
     # Items scored together (BERTScore batches); rows are appended after each batch.
     score_batch_size: int = 16

@@ -46,7 +46,17 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
         _discard(run_dir)
         print(f"harness run: {exc}", file=sys.stderr)
         sys.exit(2)
-    summary = job.run()
+    from harness.pipeline import RunStopped
+
+    try:
+        summary = job.run()
+    except RunStopped as stop:
+        print(
+            f"harness run: {typed.model.name}: {stop.status}: {stop.reason}\n"
+            f"  finished rows are kept in {run_dir}; run the same command again to continue",
+            file=sys.stderr,
+        )
+        sys.exit(stop.exit_code)
     means = ", ".join(
         f"{k}={v:.4f}" for k, v in summary["means"].items() if v is not None and k.endswith(("_f", "_f1"))
     )

@@ -4,27 +4,51 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import json
 import logging
+import os
+import socket
+import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from harness.config import HarnessConfig
+from harness.config import ConfigError, HarnessConfig, project_path
 from harness.data.load import dataset_fingerprint, load_items
 from harness.data.schema import Item
 from harness.generate.parse import parse_bullets
 from harness.generate.prompts import prompt_record, render_messages
-from harness.generate.providers import Completion, Provider, is_baseline, preflight
+from harness.generate.providers import (
+    Budget,
+    BudgetExhausted,
+    Completion,
+    Provider,
+    import_litellm,
+    is_baseline,
+    preflight,
+    price_per_token,
+)
 from harness.report.aggregate import summarize
-from harness.report.store import RunStore
+from harness.report.store import GENERATIONS_FILE, ROWS_FILE, RUN_FILE, RunStore, find_resumable, read_jsonl
 from harness.score import MetricUnavailable, Scorer, build_scorers
 
 log = logging.getLogger("harness")
 ROW_SCHEMA_VERSION = 1
+# Tokens kept free between the prompt and the context window (chat framing differs by provider).
+CONTEXT_MARGIN = 64
+
+
+class RunStopped(Exception):
+    """The run stopped before every item was done (budget, failure budget, replay miss)."""
+
+    def __init__(self, status: str, reason: str, exit_code: int):
+        super().__init__(reason)
+        self.status, self.reason, self.exit_code = status, reason, exit_code
 
 
 def _now() -> str:
@@ -35,13 +59,28 @@ class Job:
     """Evaluates one (dataset, model, prompt) and writes its run directory."""
 
     def __init__(self, cfg: HarnessConfig, run_dir: Path, run_id: str, model_choice: str | None = None):
+        from harness.generate.cache import ResponseCache
+
         self.cfg = cfg
         self.run_id = run_id
+        self.run_dir = run_dir
         # Everything that can fail on the user's input is checked here, before any call or write.
         preflight(cfg.model, model_choice)
+        if cfg.resume not in ("auto", "never"):
+            raise ConfigError(f"resume={cfg.resume!r}: use auto or never")
+        if cfg.budget_usd is not None and price_per_token(import_litellm(), cfg.model) is None:
+            raise ConfigError(
+                f"budget_usd is set but litellm has no price for '{cfg.model.litellm_model}': set "
+                "model.input_cost_per_token and model.output_cost_per_token"
+            )
         self.items = load_items(cfg.dataset)
         self.fingerprint = dataset_fingerprint(self.items)
         self.scorers: list[Scorer] = build_scorers(cfg.metrics)
+        try:
+            self.cache = ResponseCache(project_path(cfg.cache.path), cfg.cache.mode)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        self.budget = Budget(cfg.budget_usd)
         self.store = RunStore(run_dir)
         self.unavailable: dict[str, str] = {}
         self.rows: list[dict[str, Any]] = []
@@ -63,22 +102,121 @@ class Job:
             "prompt": prompt_record(cfg.prompt),
             "seed": cfg.seed,
         }
+        self.run_key = self._run_key()
+        self.previous = (
+            find_resumable(run_dir.parents[1], self.run_key, exclude=run_dir)
+            if cfg.resume == "auto"
+            else None
+        )
+
+    def _run_key(self) -> str:
+        """Identity of the job for resuming: same data, model, prompt, seed and metric settings."""
+        basis = {
+            **{k: self.common[k] for k in ("dataset", "model", "prompt", "seed")},
+            "metrics": OmegaConf.to_container(OmegaConf.structured(self.cfg.metrics)),
+            "items": [i.id for i in self.items],
+        }
+        return hashlib.sha256(json.dumps(basis, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
     # -- manifest ---------------------------------------------------------------------------
     def manifest(self, status: str, **extra: Any) -> dict[str, Any]:
         return {
             **self.common,
+            "run_key": self.run_key,
             "status": status,
             "n_items": len(self.items),
             "metrics": {s.name: s.meta() for s in self.scorers},
             "unavailable": self.unavailable,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
             **extra,
         }
 
+    # -- resume -----------------------------------------------------------------------------
+    def _carry_over(self) -> tuple[set[str], dict[str, Completion]]:
+        """Rows and generations of the interrupted run this one continues.
+
+        Scored rows are copied (marked `resumed_from`); successful generations without a row are
+        scored without calling the model again. Failed items are tried again."""
+        if self.previous is None:
+            return set(), {}
+        prev_id = str(self.previous.relative_to(self.run_dir.parents[1]))
+        wanted = {i.id for i in self.items}
+        done: set[str] = set()
+        for row in read_jsonl(self.previous / ROWS_FILE):
+            if row.get("item_id") in wanted and not row.get("error") and row["item_id"] not in done:
+                done.add(row["item_id"])
+                carried = {**row, "run_id": self.run_id, "resumed_from": row.get("resumed_from") or prev_id}
+                self.store.append_row(carried)
+                self.rows.append(carried)
+        generated: dict[str, Completion] = {}
+        for record in read_jsonl(self.previous / GENERATIONS_FILE):
+            item_id = record.get("item_id")
+            if item_id in wanted and item_id not in done and record.get("text") is not None:
+                fields = {k: v for k, v in record.items() if k in Completion.__dataclass_fields__}
+                generated[item_id] = Completion(**fields)
+        prev_manifest = json.loads((self.previous / RUN_FILE).read_text(encoding="utf-8"))
+        prev_manifest.update(status="superseded", superseded_by=self.run_id)
+        from harness.report.store import write_json_atomic
+
+        write_json_atomic(self.previous / RUN_FILE, prev_manifest)
+        log.info(
+            "resuming %s: %d rows carried over, %d generations to score, %d items to generate",
+            prev_id,
+            len(done),
+            len(generated),
+            len(wanted) - len(done) - len(generated),
+        )
+        return done, generated
+
+    # -- context window ---------------------------------------------------------------------
+    def _context_limit(self, litellm: Any) -> int | None:
+        if self.cfg.model.max_input_tokens:
+            return self.cfg.model.max_input_tokens
+        if is_baseline(self.cfg.model):
+            return None
+        try:
+            info = litellm.get_model_info(self.cfg.model.litellm_model)
+        except Exception:
+            return None
+        return info.get("max_input_tokens") or None
+
+    def _messages(
+        self, item: Item, litellm: Any, limit: int | None
+    ) -> tuple[list[dict[str, str]], dict | None]:
+        """The prompt for an item, with the article cut from the end when it would not fit the
+        model's context (policy: keep the head; recorded in the row, flag `source_truncated`)."""
+        messages = render_messages(self.cfg.prompt, item)
+        if limit is None:
+            return messages, None
+        model = self.cfg.model.litellm_model
+        budget = limit - int(self.cfg.model.params.get("max_tokens") or 0) - CONTEXT_MARGIN
+        if litellm.token_counter(model=model, messages=messages) <= budget:
+            return messages, None
+        low, high = 0, len(item.source)
+        while low < high:  # longest head of the article that fits
+            mid = (low + high + 1) // 2
+            trial = render_messages(self.cfg.prompt, replace(item, source=item.source[:mid]))
+            if litellm.token_counter(model=model, messages=trial) <= budget:
+                low = mid
+            else:
+                high = mid - 1
+        info = {
+            "policy": "keep_head",
+            "source_chars": len(item.source),
+            "kept_chars": low,
+            "limit_tokens": limit,
+        }
+        return render_messages(self.cfg.prompt, replace(item, source=item.source[:low])), info
+
     # -- scoring ----------------------------------------------------------------------------
-    def _score_batch(self, batch: Sequence[tuple[Item, Completion, list[str], list[str]]]) -> None:
-        """Score finished generations and append their rows (runs in a worker thread)."""
-        ok = [(item, bullets) for item, comp, bullets, _ in batch if comp.ok]
+    def _score_batch(self, batch: Sequence[tuple[Item, Completion, dict | None]]) -> None:
+        """Parse and score finished generations, then append their rows (in a worker thread)."""
+        parsed = {}
+        for item, comp, _ in batch:
+            p = parse_bullets(comp.text) if comp.ok else None
+            parsed[item.id] = (list(p.bullets) if p else [], list(p.flags) if p else [])
+        ok = [(item, parsed[item.id][0]) for item, comp, _ in batch if comp.ok]
         per_item: dict[str, dict[str, Any]] = {
             item.id: {"scores": {}, "flags": [], "evidence": {}, "metric_errors": {}} for item, *_ in batch
         }
@@ -102,8 +240,10 @@ class Job:
                 slot["flags"].extend(result.flags)
                 if result.evidence:
                     slot["evidence"][scorer.name] = result.evidence
-        for item, comp, bullets, parse_flags in batch:
+        for item, comp, truncation in batch:
             slot = per_item[item.id]
+            bullets, parse_flags = parsed[item.id]
+            flags = parse_flags + (["source_truncated"] if truncation else []) + slot["flags"]
             row = {
                 **self.common,
                 "item_id": item.id,
@@ -115,12 +255,17 @@ class Job:
                     "prompt_tokens": comp.prompt_tokens,
                     "completion_tokens": comp.completion_tokens,
                     "cost_usd": comp.cost_usd,
+                    "cache_hit": comp.cache_hit,
+                    "attempts": comp.attempts,
                     "finish_reason": comp.finish_reason,
                     "response_model": comp.response_model,
+                    "source_truncation": truncation,
                 },
-                "error": None if comp.ok else {"type": comp.error_type, "message": comp.error_message},
+                "error": None
+                if comp.ok
+                else {"type": comp.error_type, "class": comp.error_class, "message": comp.error_message},
                 "scores": slot["scores"],
-                "flags": parse_flags + slot["flags"],
+                "flags": flags,
                 "metrics": {s.name: s.meta() for s in self.scorers if s.name not in self.unavailable},
                 "unavailable": dict(self.unavailable),
                 "metric_errors": slot["metric_errors"],
@@ -132,63 +277,89 @@ class Job:
 
     # -- generation -------------------------------------------------------------------------
     async def _generate_and_score(self) -> None:
-        provider = Provider(self.cfg.model)
-        semaphore = asyncio.Semaphore(max(1, self.cfg.model.max_concurrency))
+        done, generated = self._carry_over()
+        todo = [i for i in self.items if i.id not in done]
+        provider = Provider(self.cfg.model, cache=self.cache, budget=self.budget, seed=self.cfg.seed)
+        limit = self._context_limit(provider.litellm)
         baseline = is_baseline(self.cfg.model)
         if baseline:
             from harness.generate.baselines import baseline_kwargs
 
-        async def one(item: Item) -> tuple[Item, Completion]:
-            messages = render_messages(self.cfg.prompt, item)
+        async def one(item: Item) -> tuple[Item, Completion, dict | None]:
+            if item.id in generated:  # generated by the interrupted run: no new call
+                return item, generated[item.id], None
+            messages, truncation = self._messages(item, provider.litellm, limit)
             extra = baseline_kwargs(item.source, item.reference) if baseline else None
-            async with semaphore:
-                return item, await provider.complete(messages, extra)
+            return item, await provider.complete(messages, extra, item_id=item.id), truncation
 
-        pending: list[tuple[Item, Completion, list[str], list[str]]] = []
-        scoring: asyncio.Task[None] | None = None
-        tasks = [asyncio.ensure_future(one(item)) for item in self.items]
-        done_count = failed = 0
-        for next_done in asyncio.as_completed(tasks):
-            item, comp = await next_done
-            done_count += 1
-            parsed = parse_bullets(comp.text) if comp.ok else None
-            bullets = list(parsed.bullets) if parsed else []
-            flags = list(parsed.flags) if parsed else []
-            if not comp.ok:
-                failed += 1
-                log.warning("item %s failed: %s: %s", item.id, comp.error_type, comp.error_message)
-            self.store.append_generation(
-                {
-                    "item_id": item.id,
-                    "model": self.cfg.model.name,
-                    "prompt_hash": self.common["prompt"]["hash"],
-                    **asdict(comp),
-                }
-            )
-            pending.append((item, comp, bullets, flags))
-            if len(pending) >= self.cfg.score_batch_size:
+        pending: list[tuple[Item, Completion, dict | None]] = []
+        scoring: asyncio.Future[None] | None = None
+        tasks = [asyncio.ensure_future(one(item)) for item in todo]
+        failed = 0
+        stop: RunStopped | None = None
+        with _Progress(self.cfg.model.name, len(self.items), len(done), self.cfg.progress) as progress:
+            try:
+                for next_done in asyncio.as_completed(tasks):
+                    try:
+                        item, comp, truncation = await next_done
+                    except BudgetExhausted as exc:
+                        stop = RunStopped("stopped", f"budget: {exc}", 1)
+                        break
+                    except Exception as exc:
+                        from harness.generate.cache import CacheMiss
+
+                        if isinstance(exc, CacheMiss):
+                            stop = RunStopped("failed", str(exc), 2)
+                            break
+                        raise
+                    if item.id not in generated:
+                        self.store.append_generation(
+                            {"item_id": item.id, "model": self.cfg.model.name, **asdict(comp)}
+                        )
+                    if not comp.ok:
+                        failed += 1
+                        log.warning("item %s failed: %s: %s", item.id, comp.error_class, comp.error_message)
+                    progress.advance(comp.ok)
+                    pending.append((item, comp, truncation))
+                    if len(pending) >= self.cfg.score_batch_size:
+                        if scoring is not None:
+                            await scoring
+                        # Scoring is CPU-bound: a thread keeps the event loop serving requests.
+                        scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
+                        pending = []
+                    if self.cfg.max_failures is not None and failed > self.cfg.max_failures:
+                        stop = RunStopped("stopped", f"max_failures={self.cfg.max_failures} exceeded", 1)
+                        break
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 if scoring is not None:
                     await scoring
-                # Scoring is CPU-bound: a thread keeps the event loop serving in-flight requests.
-                scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
-                pending = []
-            if done_count % 10 == 0 or done_count == len(tasks):
-                log.info(
-                    "%s: %d/%d generated (%d failed)", self.cfg.model.name, done_count, len(tasks), failed
-                )
-        if scoring is not None:
-            await scoring
-        if pending:
-            await asyncio.to_thread(self._score_batch, pending)
+                if pending:
+                    await asyncio.to_thread(self._score_batch, pending)
+        if stop is not None:
+            raise stop
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
         self.store.write_config(OmegaConf.to_yaml(OmegaConf.structured(self.cfg)))
-        self.store.write_manifest(self.manifest("running", started_at=_now()))
+        resumed_from = str(self.previous.relative_to(self.run_dir.parents[1])) if self.previous else None
+        self.store.write_manifest(self.manifest("running", started_at=_now(), resumed_from=resumed_from))
         try:
             asyncio.run(self._generate_and_score())
+        except RunStopped as stop:
+            self.store.write_manifest(
+                self.manifest(
+                    stop.status, stop_reason=stop.reason, n_rows=len(self.rows), resumed_from=resumed_from
+                )
+            )
+            self.store.close()
+            raise
         except BaseException:
-            self.store.write_manifest(self.manifest("interrupted", n_rows=len(self.rows)))
+            self.store.write_manifest(
+                self.manifest("interrupted", n_rows=len(self.rows), resumed_from=resumed_from)
+            )
             self.store.close()
             raise
         summary = summarize(self.rows)
@@ -199,11 +370,69 @@ class Job:
                 "model": self.common["model"],
                 "prompt": self.common["prompt"],
                 "wall_time_s": round(time.perf_counter() - started, 2),
+                "resumed_from": resumed_from,
+                "resumed_items": sorted(r["item_id"] for r in self.rows if r.get("resumed_from")),
+                "cache": self.cache.stats(),
             }
         )
         self.store.write_summary(summary)
         self.store.write_manifest(
-            self.manifest("finished", finished_at=_now(), wall_time_s=summary["wall_time_s"])
+            self.manifest(
+                "finished", finished_at=_now(), wall_time_s=summary["wall_time_s"], resumed_from=resumed_from
+            )
         )
         self.store.close()
+        self.cache.close()
         return summary
+
+
+class _Progress:
+    """A rich progress bar on a terminal (done/total, rate, ETA, failures); log lines otherwise."""
+
+    def __init__(self, label: str, total: int, already_done: int, enabled: bool):
+        self.label, self.total, self.done, self.failed = label, total, already_done, 0
+        self.bar: Any = None
+        if enabled and sys.stderr.isatty():
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:.1f}/s"),
+                TextColumn("failed {task.fields[failed]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.start()
+            self.task = self.bar.add_task(
+                self.label, total=self.total, completed=self.done, rate=0.0, failed=0
+            )
+        return self
+
+    def advance(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        rate = self.done / max(1e-9, time.perf_counter() - self.started)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done, rate=rate, failed=self.failed)
+        elif self.done % max(1, self.total // 10) == 0 or self.done == self.total:
+            log.info(
+                "%s: %d/%d done (%d failed, %.1f/s)", self.label, self.done, self.total, self.failed, rate
+            )
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.config import ConfigError, ModelConfig
@@ -37,7 +39,7 @@ def import_litellm() -> Any:
 
 @dataclass
 class Completion:
-    """One model call's outcome. On failure `text` is None and error_type/error_message say why."""
+    """One model call's outcome. On failure `text` is None and error_* say why."""
 
     text: str | None
     latency_s: float
@@ -47,11 +49,18 @@ class Completion:
     cost_usd: float | None = None
     response_model: str | None = None
     error_type: str | None = None
+    error_class: str | None = None
     error_message: str | None = None
+    cache_hit: bool = False
+    attempts: int = 0
 
     @property
     def ok(self) -> bool:
         return self.text is not None
+
+
+class BudgetExhausted(Exception):
+    """The run's dollar budget would be exceeded by the next call: the run stops cleanly."""
 
 
 def _model_file(model: ModelConfig, choice: str | None) -> str:
@@ -113,56 +122,196 @@ def _cost(litellm: Any, response: Any) -> float | None:
         return None
 
 
-class Provider:
-    """Calls one configured model. Construct once per run (imports litellm, registers prices)."""
+def price_per_token(litellm: Any, model: ModelConfig) -> tuple[float, float] | None:
+    """(input, output) USD per token from the config or litellm's local cost map; None if unknown."""
+    if model.input_cost_per_token is not None or model.output_cost_per_token is not None:
+        return (model.input_cost_per_token or 0.0, model.output_cost_per_token or 0.0)
+    info = litellm.model_cost.get(model.litellm_model) or litellm.model_cost.get(
+        model.litellm_model.split("/", 1)[-1]
+    )
+    if not info or info.get("input_cost_per_token") is None:
+        return None
+    return (float(info["input_cost_per_token"]), float(info.get("output_cost_per_token") or 0.0))
 
-    def __init__(self, model: ModelConfig):
+
+def estimate_tokens(messages: list[dict[str, str]]) -> int:
+    """A cheap upper-side estimate of prompt tokens (CJK ~1 token per character, Latin ~1 per 3
+    characters): used for throttling and budget reservations, corrected with real usage after."""
+    chars = sum(len(m.get("content") or "") for m in messages)
+    return chars + 8 * len(messages)
+
+
+class Budget:
+    """The run's spend in USD: a call reserves its worst case first, then settles the real cost.
+
+    Thread-safe: generation runs in the event loop, the judge in a scoring thread."""
+
+    def __init__(self, limit_usd: float | None):
+        self.limit = limit_usd
+        self.spent = 0.0
+        self.reserved = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, amount: float) -> None:
+        if self.limit is None:
+            return
+        with self._lock:
+            if self.spent + self.reserved + amount > self.limit:
+                raise BudgetExhausted(
+                    f"budget_usd={self.limit} would be exceeded (spent {self.spent:.4f}, "
+                    f"in flight {self.reserved:.4f}, next call up to {amount:.4f})"
+                )
+            self.reserved += amount
+
+    def settle(self, reserved: float, actual: float | None) -> None:
+        with self._lock:
+            if self.limit is not None:
+                self.reserved -= reserved
+            # An unknown actual cost is charged at its reservation (the worst case).
+            self.spent += reserved if actual is None else actual
+
+
+class Provider:
+    """Calls one configured model: response cache, throttling, retries, budget, cost.
+
+    `kind` ("generation" or "judge") labels cache entries. Construct once per run."""
+
+    def __init__(
+        self,
+        model: ModelConfig,
+        *,
+        kind: str = "generation",
+        cache: Any = None,
+        budget: Budget | None = None,
+        seed: int = 0,
+    ):
+        from harness.generate.limits import RateLimiter
+
         self.model = model
+        self.kind = kind
+        self.cache = cache
+        self.budget = budget
         self.litellm = import_litellm()
         _register_prices(self.litellm, model)
+        self.prices = price_per_token(self.litellm, model)
+        self.limiter = RateLimiter(max(1, model.max_concurrency), rpm=model.rpm, tpm=model.tpm)
+        self._rng = random.Random(seed)
+        self._api_key = os.environ.get(model.api_key_env) if model.api_key_env else None
 
-    async def complete(
-        self, messages: list[dict[str, str]], extra: dict[str, Any] | None = None
-    ) -> Completion:
-        """One chat completion; errors are caught and returned, never raised."""
+    def _kwargs(self, extra: dict[str, Any] | None) -> dict[str, Any]:
         m = self.model
         kwargs: dict[str, Any] = dict(m.params)
         kwargs.update(extra or {})
         if m.api_base:
             kwargs["api_base"] = m.api_base
-        if m.api_key_env:
-            kwargs["api_key"] = os.environ[m.api_key_env]
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
         elif m.api_base:
             kwargs["api_key"] = _KEYLESS
+        return kwargs
+
+    def _scrub(self, text: str) -> str:
+        # Some providers echo the key back in their error text.
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    def cache_key(self, messages: list[dict[str, str]], extra: dict[str, Any] | None = None) -> str:
+        """Everything sent that determines the reply (never the key). `extra` counts too: the
+        oracle baseline's reference travels there, not in the messages."""
+        from harness.generate.cache import cache_key
+
+        params = {**self.model.params, **(extra or {})}
+        return cache_key(self.kind, self.model.litellm_model, self.model.api_base, params, messages)
+
+    def max_cost(self, messages: list[dict[str, str]]) -> float:
+        """Worst-case cost of one call (for budget reservations)."""
+        if self.prices is None:
+            return 0.0
+        max_out = int(self.model.params.get("max_tokens") or 4096)
+        return estimate_tokens(messages) * self.prices[0] + max_out * self.prices[1]
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        extra: dict[str, Any] | None = None,
+        *,
+        item_id: str | None = None,
+    ) -> Completion:
+        """One chat completion. Call errors are returned in the Completion, never raised; only
+        CacheMiss (cache=replay) and BudgetExhausted propagate, since they stop the run."""
+        from harness.generate.retry import call_with_retries, error_class
+
+        key = None
+        if self.cache is not None:
+            key = self.cache_key(messages, extra)
+            hit = self.cache.lookup(key, item_id=item_id, model=self.model.name, kind=self.kind)
+            if hit is not None:
+                fields = {k: v for k, v in hit.items() if k in Completion.__dataclass_fields__}
+                return Completion(**{**fields, "cache_hit": True, "attempts": 0})
+        reservation = self.max_cost(messages)
+        reserved = False
+        estimate = estimate_tokens(messages)
+        kwargs = self._kwargs(extra)
+        attempts = 0
+
+        async def attempt() -> Any:
+            nonlocal attempts, reserved
+            async with self.limiter.slot(estimate) as permit:
+                # Reserved once the call is about to go out, so queued items hold no budget.
+                if self.budget is not None and not reserved:
+                    self.budget.reserve(reservation)
+                    reserved = True
+                attempts += 1
+                response = await self.litellm.acompletion(
+                    model=self.model.litellm_model,
+                    messages=messages,
+                    timeout=self.model.timeout_s,
+                    num_retries=0,  # retried below: per-attempt throttling, Retry-After, causes
+                    **kwargs,
+                )
+                usage = getattr(response, "usage", None)
+                permit.record(int(getattr(usage, "total_tokens", 0) or estimate))
+            # A 200 without a usable message is a malformed reply: raise so it is retried.
+            response.choices[0].message  # noqa: B018
+            return response
+
         started = time.perf_counter()
         try:
-            response = await self.litellm.acompletion(
-                model=m.litellm_model,
-                messages=messages,
-                timeout=m.timeout_s,
-                num_retries=m.num_retries,
-                **kwargs,
+            response = await call_with_retries(
+                attempt,
+                max_retries=self.model.num_retries,
+                base=self.model.retry_base_s,
+                cap=self.model.retry_cap_s,
+                rng=self._rng,
             )
+        except BudgetExhausted:
+            raise
         except Exception as exc:
-            message = str(exc)[:2000]
-            if kwargs.get("api_key"):  # some providers echo the key back in their error text
-                message = message.replace(kwargs["api_key"], "***")
+            if reserved and self.budget is not None:
+                self.budget.settle(reservation, 0.0)
             return Completion(
                 text=None,
                 latency_s=time.perf_counter() - started,
                 error_type=type(exc).__name__,
-                error_message=message,
+                error_class=error_class(exc),
+                error_message=self._scrub(str(exc))[:2000],
+                attempts=attempts,
             )
-        latency = time.perf_counter() - started
         choice = response.choices[0]
         usage = getattr(response, "usage", None)
         text = choice.message.content
-        return Completion(
+        comp = Completion(
             text=text if isinstance(text, str) else "",
-            latency_s=latency,
+            latency_s=time.perf_counter() - started,
             finish_reason=choice.finish_reason,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
             cost_usd=_cost(self.litellm, response),
             response_model=getattr(response, "model", None),
+            attempts=attempts,
         )
+        if reserved and self.budget is not None:
+            self.budget.settle(reservation, comp.cost_usd)
+        if self.cache is not None and key is not None:
+            value = {k: v for k, v in asdict(comp).items() if k not in ("cache_hit", "attempts")}
+            self.cache.store(key, self.kind, self.model.litellm_model, value)
+        return comp

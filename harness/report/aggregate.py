@@ -6,16 +6,22 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-# Headline columns, in display order; any other score key found in rows follows them.
-HEADLINE = ("rouge1_f", "rouge2_f", "rougeL_f", "rougeLsum_f", "bertscore_f1")
-
+# Leaderboard columns, in display order; any other score key found in rows follows them in the
+# CSV. The prefix of a key is its metric's name (how an unavailable metric finds its columns).
 LABELS = {
     "rouge1_f": "ROUGE-1 F",
     "rouge2_f": "ROUGE-2 F",
     "rougeL_f": "ROUGE-L F",
     "rougeLsum_f": "ROUGE-Lsum F",
     "bertscore_f1": "BERTScore F1",
+    "judge_factual_precision": "factual precision",
+    "judge_contradiction_rate": "contradiction rate ↓",
+    "judge_keypoint_recall": "key-point recall",
+    "facts_number_unsupported_rate": "unsupported numbers ↓",
+    "facts_entity_unsupported_rate": "unsupported entities ↓",
+    "format_ok": "format ok",
 }
+HEADLINE = tuple(LABELS)
 
 
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -49,6 +55,11 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         if row.get("error"):
             errors[row["error"]["type"]] = errors.get(row["error"]["type"], 0) + 1
+    errors_by_class: dict[str, int] = {}
+    for row in rows:
+        if row.get("error"):
+            cls = row["error"].get("class") or row["error"]["type"]
+            errors_by_class[cls] = errors_by_class.get(cls, 0) + 1
     return {
         "n_items": len(rows),
         "n_scored": len(ok),
@@ -58,6 +69,40 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "unavailable": unavailable,
         "flags": flags,
         "errors": errors,
+        "errors_by_class": errors_by_class,
+        "generation": call_stats([r.get("generation") or {} for r in ok]),
+    }
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    # Linear interpolation between closest ranks (numpy's default), without importing numpy.
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def call_stats(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cost, tokens and latency of successful calls (the model's figures: a cached reply keeps the
+    cost and latency it had when it was made). Cost per 100 is None when any price is unknown."""
+    costs = [c.get("cost_usd") for c in calls]
+    known = [c for c in costs if isinstance(c, (int, float))]
+    latencies = [c["latency_s"] for c in calls if isinstance(c.get("latency_s"), (int, float))]
+    prompt = [c["prompt_tokens"] for c in calls if isinstance(c.get("prompt_tokens"), int)]
+    completion = [c["completion_tokens"] for c in calls if isinstance(c.get("completion_tokens"), int)]
+    n = len(calls)
+    return {
+        "n_calls": n,
+        "cost_usd_total": sum(known) if known and len(known) == n else None,
+        "cost_per_100_items_usd": 100 * sum(known) / n if n and len(known) == n else None,
+        "latency_p50_s": _percentile(latencies, 50),
+        "latency_p95_s": _percentile(latencies, 95),
+        "prompt_tokens_mean": sum(prompt) / len(prompt) if prompt else None,
+        "completion_tokens_mean": sum(completion) / len(completion) if completion else None,
+        "cache_hits": sum(1 for c in calls if c.get("cache_hit")),
     }
 
 

@@ -1,12 +1,16 @@
-"""Leaderboard tables rebuilt from the rows of every finished run under results/runs/.
+"""Leaderboard rebuilt from the rows of every finished run under results/runs/.
 
 One row per (dataset, model, prompt id, prompt version): the latest finished run wins, so a new
-run of one model updates its row and leaves the others as they were.
+run of one model updates its row and leaves the others as they were. Every mean carries a 95%
+bootstrap interval over items; rows statistically indistinguishable from the leader (paired
+approximate-randomization test on the ranking metric) are marked. `build_board` makes one model
+of all this (also written as leaderboard.json); Markdown, CSV and the HTML site render it.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import logging
@@ -14,9 +18,26 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.aggregate import LABELS, ordered_score_keys, summarize
-from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_text_atomic
+from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("harness")
+
+# Statistics settings, recorded in leaderboard.json and under the Markdown tables.
+STATS = {
+    "method": "percentile",
+    "n_resamples": 2000,
+    "seed": 0,
+    "confidence": 0.95,
+    "test": "randomization",
+    "alpha": 0.05,
+}
+CALL_COLUMNS = (
+    "cost_per_100_items_usd",
+    "latency_p50_s",
+    "latency_p95_s",
+    "prompt_tokens_mean",
+    "completion_tokens_mean",
+)
 
 
 def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
@@ -30,7 +51,9 @@ def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
         if manifest.get("status") != "finished":
             continue
         rows = read_jsonl(manifest_path.parent / ROWS_FILE)
-        runs.append({"manifest": manifest, "summary": summarize(rows), "dir": manifest_path.parent})
+        runs.append(
+            {"manifest": manifest, "summary": summarize(rows), "rows": rows, "dir": manifest_path.parent}
+        )
     return runs
 
 
@@ -57,133 +80,252 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
 def _unavailable_metric(key: str, unavailable: dict[str, str]) -> str | None:
     return next((name for name in unavailable if key.startswith(name)), None)
 
 
-def _ranked(entries: list[dict[str, Any]], rank_by: str) -> list[dict[str, Any]]:
-    def sort_key(e: dict[str, Any]) -> tuple[int, float]:
-        v = e["summary"]["means"].get(rank_by)
-        return (0, -v) if v is not None else (1, 0.0)
+def _per_item(entry: dict[str, Any], key: str) -> tuple[list[str], list[float]]:
+    ids, values = [], []
+    for row in entry["rows"]:
+        value = row.get("scores", {}).get(key)
+        if not row.get("error") and isinstance(value, (int, float)):
+            ids.append(row["item_id"])
+            values.append(float(value))
+    return ids, values
 
-    return sorted(entries, key=sort_key)
+
+def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dict[str, Any]:
+    """The leaderboard as data: per dataset, ranked rows with intervals and significance."""
+    from harness.report.stats import bootstrap_ci, paired_difference
+
+    datasets = []
+    for name in sorted({e["manifest"]["dataset"]["name"] for e in entries}):
+        group = [e for e in entries if e["manifest"]["dataset"]["name"] == name]
+
+        def sort_key(e: dict[str, Any]) -> tuple[int, float]:
+            v = e["summary"]["means"].get(rank_by)
+            return (0, -v) if v is not None else (1, 0.0)
+
+        group.sort(key=sort_key)
+        present = {k for e in group for k in e["summary"]["means"] if e["summary"]["means"][k] is not None}
+        unavailable_keys = {
+            k for k in LABELS for e in group if _unavailable_metric(k, e["summary"]["unavailable"])
+        }
+        columns = [k for k in LABELS if k in present or k in unavailable_keys]
+        # The leader for significance is the best row that does not read the reference.
+        leader = next((e for e in group if not e["manifest"]["model"].get("uses_reference")), None)
+        leader_scores = _per_item(leader, rank_by) if leader else None
+        rows = []
+        for rank, e in enumerate(group, start=1):
+            m, s = e["manifest"], e["summary"]
+            metrics: dict[str, Any] = {}
+            for key in ordered_score_keys(set(s["means"]) | unavailable_keys):
+                metric = _unavailable_metric(key, s["unavailable"])
+                if s["means"].get(key) is None:
+                    if metric:
+                        metrics[key] = {"unavailable": s["unavailable"][metric]}
+                    continue
+                ci = bootstrap_ci(
+                    _per_item(e, key)[1],
+                    n_resamples=STATS["n_resamples"],
+                    seed=STATS["seed"],
+                    confidence=STATS["confidence"],
+                    method=STATS["method"],
+                )
+                metrics[key] = {"mean": ci.mean, "low": ci.low, "high": ci.high, "n": ci.n}
+            versus = None
+            if leader is not None and e is not leader and leader_scores and leader_scores[0]:
+                ids, values = _per_item(e, rank_by)
+                if ids:
+                    res = paired_difference(
+                        values,
+                        leader_scores[1],
+                        ids_a=ids,
+                        ids_b=leader_scores[0],
+                        n_resamples=STATS["n_resamples"],
+                        seed=STATS["seed"],
+                        test=STATS["test"],
+                    )
+                    versus = {
+                        "diff": res.diff,
+                        "low": res.low,
+                        "high": res.high,
+                        "p_value": res.p_value,
+                        "n_common": res.n_common,
+                        "indistinguishable": res.p_value is None or res.p_value >= STATS["alpha"],
+                    }
+            rows.append(
+                {
+                    "rank": rank,
+                    "model": m["model"]["name"],
+                    "litellm_model": m["model"]["litellm_model"],
+                    "uses_reference": bool(m["model"].get("uses_reference")),
+                    "prompt": m["prompt"],
+                    "run_id": m["run_id"],
+                    "run_dir": str(e["dir"]),
+                    "dataset_fingerprint": m["dataset"]["fingerprint"],
+                    "n": s["n_scored"],
+                    "failed": s["n_failed"],
+                    "failures_by_class": s["errors_by_class"],
+                    "leader": e is leader,
+                    "vs_leader": versus,
+                    "metrics": metrics,
+                    "generation": s["generation"],
+                    "judge": s.get("judge"),
+                    "rouge_tokenizer": m.get("metrics", {}).get("rouge", {}).get("tokenizer"),
+                }
+            )
+        datasets.append(
+            {"name": name, "columns": [{"key": k, "label": LABELS[k]} for k in columns], "rows": rows}
+        )
+    return {
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "rank_by": rank_by,
+        "stats": STATS,
+        "datasets": datasets,
+    }
 
 
-def render_markdown(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> str:
-    """Markdown: one section per dataset, rows ranked by `rank_by`."""
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _cell(metric: dict[str, Any] | None, notes: dict[str, int]) -> str:
+    if metric is None:
+        return ""
+    if "unavailable" in metric:
+        return f"n/a [{notes.setdefault(metric['unavailable'], len(notes) + 1)}]"
+    if metric["low"] is None:
+        return _fmt(metric["mean"])
+    return f"{metric['mean']:.4f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+
+
+def render_markdown(board: dict[str, Any]) -> str:
+    """Markdown: one section per dataset, ranked, each mean with its 95% interval."""
+    st = board["stats"]
     out = [
         "# Leaderboard",
         "",
-        f"Rebuilt from every finished run under `results/runs/`; ranked by `{rank_by}`.",
+        f"Rebuilt from every finished run under `results/runs/`; ranked by `{board['rank_by']}`.",
+        f"Means with {st['confidence']:.0%} bootstrap intervals over items ({st['method']}, "
+        f"{st['n_resamples']} resamples, seed {st['seed']}). ★ leader; ≈ not significantly different "
+        f"from the leader on `{board['rank_by']}` (paired approximate randomization, p ≥ {st['alpha']}); † reads the reference "
+        "(an upper bound, not a competitor). Failed items are excluded from means and counted.",
         "",
     ]
-    if not entries:
+    if not board["datasets"]:
         out.append("No finished runs yet: `harness run`.")
         return "\n".join(out) + "\n"
     notes: dict[str, int] = {}
-    for dataset in sorted({e["manifest"]["dataset"]["name"] for e in entries}):
-        group = _ranked([e for e in entries if e["manifest"]["dataset"]["name"] == dataset], rank_by)
-        keys = [k for k in ordered_score_keys(k for e in group for k in e["summary"]["means"]) if k in LABELS]
-        unavailable_keys = [
-            k
-            for k in LABELS
-            if k not in keys and any(_unavailable_metric(k, e["summary"]["unavailable"]) for e in group)
-        ]
-        columns = keys + unavailable_keys
-        meta = group[0]["manifest"]["metrics"]
-        tok = meta.get("rouge", {}).get("tokenizer", "?")
-        out += [
-            f"## {dataset}",
-            "",
-            f"ROUGE tokenizer: `{tok}`, clipped counts. † reads the reference "
-            "(an upper bound, not a competitor).",
-            "",
-        ]
-        header = ["#", "model", "prompt", "n", "failed", *(LABELS[k] for k in columns), "data", "run"]
+    for ds in board["datasets"]:
+        tok = ds["rows"][0]["rouge_tokenizer"] if ds["rows"] else "?"
+        out += [f"## {ds['name']}", "", f"ROUGE tokenizer: `{tok}`, clipped counts.", ""]
+        header = ["#", "model", "prompt", "n", "failed", *(c["label"] for c in ds["columns"])]
+        header += ["$/100 items", "latency p50/p95 s", "tokens in/out", "data", "run"]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
-        for rank, e in enumerate(group, start=1):
-            m, s = e["manifest"], e["summary"]
-            cells = [str(rank), m["model"]["name"] + (" †" if m["model"].get("uses_reference") else "")]
-            cells.append(f"{m['prompt']['id']}@{m['prompt']['version']} `{m['prompt']['hash'][:8]}`")
-            cells += [str(s["n_scored"]), str(s["n_failed"])]
-            for k in columns:
-                name = _unavailable_metric(k, s["unavailable"])
-                if s["means"].get(k) is not None:
-                    cells.append(_fmt(s["means"][k]))
-                elif name:
-                    mark = notes.setdefault(s["unavailable"][name], len(notes) + 1)
-                    cells.append(f"n/a [{mark}]")
-                else:
-                    cells.append("")
-            cells += [f"`{m['dataset']['fingerprint'][:8]}`", f"`{m['run_id']}`"]
+        for row in ds["rows"]:
+            mark = (
+                " ★" if row["leader"] else (" ≈" if (row["vs_leader"] or {}).get("indistinguishable") else "")
+            )
+            name = row["model"] + (" †" if row["uses_reference"] else "") + mark
+            failures = ", ".join(f"{k} {v}" for k, v in sorted(row["failures_by_class"].items()))
+            g = row["generation"]
+            cells = [
+                str(row["rank"]),
+                name,
+                f"{row['prompt']['id']}@{row['prompt']['version']} `{row['prompt']['hash'][:8]}`",
+                str(row["n"]),
+                str(row["failed"]) + (f" ({failures})" if failures else ""),
+            ]
+            cells += [_cell(row["metrics"].get(c["key"]), notes) for c in ds["columns"]]
+            cells += [
+                _fmt(g["cost_per_100_items_usd"]),
+                "" if g["latency_p50_s"] is None else f"{g['latency_p50_s']:.2f}/{g['latency_p95_s']:.2f}",
+                ""
+                if g["prompt_tokens_mean"] is None
+                else f"{g['prompt_tokens_mean']:.0f}/{g['completion_tokens_mean'] or 0:.0f}",
+                f"`{row['dataset_fingerprint'][:8]}`",
+                f"`{row['run_id']}`",
+            ]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     if notes:
-        out.append("Unavailable metrics (not computed, so not 0):")
-        out.append("")
-        for reason, mark in notes.items():
-            out.append(f"[{mark}] {reason.splitlines()[0]}")
+        out += ["Unavailable metrics (not computed, so not 0):", ""]
+        out += [f"[{mark}] {reason.splitlines()[0]}" for reason, mark in notes.items()]
         out.append("")
     return "\n".join(out)
 
 
-def render_csv(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> str:
-    """CSV: every score column (P, R and F), one line per entry; empty cell = not computed."""
-    keys = ordered_score_keys(k for e in entries for k in e["summary"]["means"])
+def render_csv(board: dict[str, Any]) -> str:
+    """CSV: every score column with its interval, one line per row; empty cell = not computed."""
+    keys = ordered_score_keys({k for ds in board["datasets"] for r in ds["rows"] for k in r["metrics"]})
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
+    head = [
+        "dataset",
+        "rank",
+        "model",
+        "litellm_model",
+        "uses_reference",
+        "prompt_id",
+        "prompt_version",
+        "prompt_hash",
+        "n",
+        "failed",
+        "failures_by_class",
+        *CALL_COLUMNS,
+    ]
+    for k in keys:
+        head += [k, f"{k}_low", f"{k}_high"]
     writer.writerow(
-        [
-            "dataset",
-            "rank",
-            "model",
-            "litellm_model",
-            "uses_reference",
-            "prompt_id",
-            "prompt_version",
-            "prompt_hash",
-            "n",
-            "failed",
-            *keys,
-            "unavailable",
-            "dataset_fingerprint",
-            "run_id",
-        ]
+        head
+        + ["unavailable", "p_vs_leader", "indistinguishable_from_leader", "dataset_fingerprint", "run_id"]
     )
-    for dataset in sorted({e["manifest"]["dataset"]["name"] for e in entries}):
-        group = _ranked([e for e in entries if e["manifest"]["dataset"]["name"] == dataset], rank_by)
-        for rank, e in enumerate(group, start=1):
-            m, s = e["manifest"], e["summary"]
-            writer.writerow(
-                [
-                    dataset,
-                    rank,
-                    m["model"]["name"],
-                    m["model"]["litellm_model"],
-                    m["model"].get("uses_reference"),
-                    m["prompt"]["id"],
-                    m["prompt"]["version"],
-                    m["prompt"]["hash"],
-                    s["n_scored"],
-                    s["n_failed"],
-                    *(_fmt(s["means"].get(k)) for k in keys),
-                    ";".join(sorted(s["unavailable"])),
-                    m["dataset"]["fingerprint"],
-                    m["run_id"],
-                ]
-            )
+    for ds in board["datasets"]:
+        for r in ds["rows"]:
+            line = [
+                ds["name"],
+                r["rank"],
+                r["model"],
+                r["litellm_model"],
+                r["uses_reference"],
+                r["prompt"]["id"],
+                r["prompt"]["version"],
+                r["prompt"]["hash"],
+                r["n"],
+                r["failed"],
+                ";".join(f"{k}:{v}" for k, v in sorted(r["failures_by_class"].items())),
+                *(_num(r["generation"][k]) for k in CALL_COLUMNS),
+            ]
+            for k in keys:
+                m = r["metrics"].get(k) or {}
+                line += [_num(m.get("mean")), _num(m.get("low")), _num(m.get("high"))]
+            vs = r["vs_leader"] or {}
+            line += [
+                ";".join(sorted(k for k, m in r["metrics"].items() if "unavailable" in m and k)),
+                _num(vs.get("p_value")),
+                vs.get("indistinguishable", ""),
+                r["dataset_fingerprint"],
+                r["run_id"],
+            ]
+            writer.writerow(line)
     return buf.getvalue()
 
 
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
 def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f") -> list[Path]:
-    """Rewrite results/leaderboard.md and .csv (atomically) from all finished runs."""
-    entries = collect(results_dir)
-    md, csv_path = results_dir / "leaderboard.md", results_dir / "leaderboard.csv"
-    write_text_atomic(md, render_markdown(entries, rank_by))
-    write_text_atomic(csv_path, render_csv(entries, rank_by))
-    return [md, csv_path]
+    """Rewrite results/leaderboard.{md,csv,json} (atomically) from all finished runs."""
+    board = build_board(collect(results_dir), rank_by)
+    paths = [
+        results_dir / "leaderboard.md",
+        results_dir / "leaderboard.csv",
+        results_dir / "leaderboard.json",
+    ]
+    write_text_atomic(paths[0], render_markdown(board))
+    write_text_atomic(paths[1], render_csv(board))
+    write_json_atomic(paths[2], board)
+    return paths

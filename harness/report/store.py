@@ -95,3 +95,41 @@ class RunStore:
         for fh in self._handles.values():
             fh.close()
         self._handles.clear()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> Path | None:
+    """The latest unfinished run directory of the same job (same run_key), if any.
+
+    Unfinished: interrupted, stopped (budget, failures), failed, or "running" whose process is
+    gone (kill -9 leaves that status behind). A run whose process is alive is left alone."""
+    import socket
+
+    candidates = []
+    for manifest_path in runs_dir.glob(f"**/{RUN_FILE}"):
+        run_dir = manifest_path.parent
+        if run_dir == exclude:
+            continue
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if manifest.get("run_key") != run_key or manifest.get("status") in ("finished", "superseded"):
+            continue
+        if (
+            manifest.get("status") == "running"
+            and manifest.get("host") == socket.gethostname()
+            and _pid_alive(int(manifest.get("pid", 0)))
+        ):
+            continue
+        candidates.append((manifest.get("started_at", ""), run_dir))
+    return max(candidates)[1] if candidates else None

@@ -1,0 +1,1299 @@
+"""Deterministic fact checks of a digest against its source: numbers and named entities.
+
+ROUGE and BERTScore reward wording; a digest loses its readers' trust over one wrong number or one
+made-up company. These checks need no model, are always on and cost nothing. They report, per item,
+the share of the digest's quantities and entities that the source does not support, and keep the
+offending strings as evidence. They are recall-oriented on *changes* (a changed value, unit, date,
+model version or name) and lenient on *presentation* (spacing, full-width digits, 7.5 亿 vs
+750000000, 130 亿参数 vs 13B, 2 月 27 日 vs 2023-02-27, rounding).
+
+Quantities (`extract_quantities`)
+---------------------------------
+Text is NFKC-normalised first (full-width digits and signs become ASCII, "1，000" becomes "1,000").
+One left-to-right scan recognises, in this order of priority:
+
+- dates: 2023-12-19 / 2023/12/19, 2023年12月19日, 2023年12月, 2023年 (1900-2100, also 2024财年),
+  12月19日, 12月, 19日 (Arabic or Chinese numerals: 十二月十九日, 二〇二三年). Value: (year, month,
+  day) with None for parts not given;
+- percentages: 35%, 35 %, 3 个百分点, 百分之三十五 (value 35, kind "percent");
+- prefixed currencies: $10, US$1.2B, ¥300, €5M;
+- versions and model names: a Latin-led token with a digit (GPT-4.5, GLM-4, Qwen-72B, B200, A800,
+  Llama 2, Gemini 1.5; a Latin word joins a following space-separated number unless that number
+  carries a unit), and digit-led codes that are no unit (4NP, 8x7B, 5G). Kept as one token, so the
+  "4.5" of GPT-4.5 is not a free number. Value: the lower-cased token;
+- Arabic numbers with thousands separators and decimals, an optional magnitude (万, 亿, 千亿, 万亿,
+  千万, ... so 7.5 亿 = 750000000 and 1.4 万亿 = 14000 亿) and an optional unit: currencies (美元 =
+  美金, 元 = 人民币, 欧元, 港元 = 港币, 加元, 日元, 英镑, ...; kind "currency"), 参数 and the B/T/M
+  suffixes (13B = 130 亿参数, 1.8T; kind "size"), time, storage, length and other units (秒, 小时,
+  GB, TB, token, 倍, ...). Counting words (个, 家, 名, 款, 项, ...) are no unit;
+- Chinese numerals (三, 十二, 二十五, 一百, 两千, 三千五百万, 一千三百亿, 九十九点三) with the same
+  magnitudes and units.
+
+Small numbers decision: a lone Chinese digit (二..九, 两, 十) is a number only after 第 (ordinal:
+第四季度) or before a counting word or unit (三种规模, 七部门, 两条); so 三星, 三大, 十分, 一起 are
+not numbers. A lone 一 is never a number except in 第一 (一个/一款/一种 mostly mean "a"). Vague
+amounts after 数/几/上/成 (数十亿, 上千) are skipped. Arabic digits are always numbers.
+
+Support (`unsupported_quantities`)
+----------------------------------
+A summary quantity is supported when the source has a compatible quantity:
+
+- equal values (relative tolerance 1e-9), or the source value rounded to the summary's precision
+  (summary "约 7.6 亿" or "7.6 亿" vs source "7.563 亿"; precision = the summary's last written
+  decimal place times its magnitude). With a hedge word (约, 近, 超, 逾, 多, 余, 左右, 以上, ...)
+  a difference below the summary's precision including trailing zeros and at most 10% is also
+  accepted ("超过 1000 万" vs "1023 万", "近 5 亿" vs "4.9 亿");
+- units must agree: a currency, percentage, size or unit quantity needs the same unit in the
+  source, or the same value without a unit in the source while that unit is named somewhere in the
+  source ("估值 30 亿" + "美元" elsewhere supports "30 亿美元"); so 7.5 亿美元 -> 7.5 亿元 is flagged;
+  a summary number without a unit is supported by any source quantity of that value (also a date
+  part or a number inside a model name: "4.5 版本" vs "GPT-4.5");
+- dates: every part the summary gives must match a source date (month and day together), and a
+  summary year must occur as a year in the source ("2 月 27 日" is supported by "2023年2月27日";
+  "2024 年" is not supported by a source that only mentions 2023);
+- versions: the token must occur in the source as a whole token, separators and case aside
+  ("Llama2" = "Llama 2" = "LLaMA-2"; "GPT-4" is not supported by "GPT-4o" or "GPT-4.5"). A version
+  formed by joining a Latin word and a spaced number ("MMLU 90.2") is also supported when the word
+  and the number occur separately.
+
+Entities (`extract_entities`)
+-----------------------------
+- a built-in lexicon of AI-industry companies, products, people, agencies and places (jieba's
+  dictionary splits or mis-tags most of them: 英伟达 -> 英/伟达, 百度 is "n", 微软 is "a"); matches
+  are taken longest first and mask the text for the next steps;
+- Latin-script names: runs of letters and digits starting with a letter, with internal spaces,
+  hyphens, dots (OpenAI, Mistral AI, LLaMA, Hugging Face, GPT-4.5), at least 2 characters, minus
+  generic acronyms (AI, API, CEO, GPU, LLM, ...);
+- jieba.posseg words tagged nr*/ns/nt (and nz only for words not in jieba's dictionary), Chinese
+  only, at least 2 characters, minus a stop list of common words jieba's dictionary mis-tags
+  (城市, 上市, 论文, 汇报, ...). jieba's global dictionary is never modified.
+
+An entity is supported when, after NFKC and removing spaces (and case for Latin): it occurs in the
+source (Latin: as a whole word); or an alias from the lexicon occurs (英伟达 = NVIDIA, 工信部 =
+工业和信息化部); or, for Chinese, it is an abbreviation whose characters occur in order within a
+window of 2n+1 source characters (网信办 in 国家互联网信息办公室, 北大 in 北京大学); or it is a
+lexicon-free jieba word of 3+ characters whose first or last character is a segmentation slip (和小红
+-> 小红); or it ends with a generic suffix (集团, 公司, 科技, ...) that can be dropped (蚂蚁集团 ->
+蚂蚁); or, for a multi-word Latin name, every word occurs (numbers inside are the number check's job).
+
+Known limitations: meaning is not checked (a right number attached to the wrong thing passes);
+relative dates (今年, 去年) and fractions (三分之一) are not quantities; a rounding-consistent change
+passes (7.5 亿 -> 8 亿 reads as rounding); jieba misses unknown names outside the lexicon that are
+not tagged as names, and flags transliterations written differently in the source.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from harness.data.schema import Item
+from harness.score.base import MetricResult
+
+METRIC_VERSION = "facts/1"
+NUMBERS_METHOD = "facts-numbers/1"
+ENTITIES_METHOD = "facts-entities/1"
+VALUE_KEYS = (
+    "facts_number_unsupported_rate",
+    "facts_entity_unsupported_rate",
+    "facts_numbers",
+    "facts_entities",
+)
+
+DateValue = tuple[int | None, int | None, int | None]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One quantity found in a text.
+
+    surface: the text as written (after NFKC normalisation).
+    value: float for number/percent/currency/size; (year, month, day) for date; the lower-cased
+        token for version.
+    kind: "number", "percent", "currency", "size", "date" or "version".
+    unit: canonical unit ("USD", "CNY", "s", "GB", ...) or None.
+    step: the precision of the written value (0.1 for "7.5", 1e7 for "7.5 亿"); 0 when not numeric.
+    approx: a hedge word (约, 近, 超过, 多, ...) qualifies the value.
+    approx_step: the precision including trailing zeros (1e7 for "1000 万"), used with approx.
+    """
+
+    surface: str
+    value: float | str | DateValue
+    kind: str
+    unit: str | None = None
+    step: float = 0.0
+    approx: bool = False
+    approx_step: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Text normalisation
+
+
+def _nfkc(text: str) -> str:
+    # NFKC maps full-width digits, letters, "％" and "，" to ASCII; collapse whitespace runs.
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text))
+
+
+def _compact(text: str) -> str:
+    """NFKC, lower case, no whitespace: the form substring checks are made on."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# Chinese numerals
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_DIGITS["两"] = 2
+_CN_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUM_CHARS = "".join(_CN_DIGITS) + "十百千万亿"
+
+
+def _cn_below_wan(s: str) -> int | None:
+    """Value of a numeral without 万/亿 (二十五, 三千五百, 一千零五); None when malformed."""
+    total = 0
+    digit: int | None = None
+    last_was_digit = False
+    for pos, ch in enumerate(s):
+        if ch in _CN_DIGITS:
+            if last_was_digit and digit != 0:
+                return None  # two digits in a row (三五) where place units are used
+            digit = _CN_DIGITS[ch]
+            last_was_digit = True
+        elif ch in _CN_SMALL_UNITS:
+            if digit is None:
+                if ch != "十" or pos != 0:
+                    return None  # 百/千 without a digit before it
+                digit = 1  # 十二 = 12
+            if digit == 0:
+                return None
+            total += digit * _CN_SMALL_UNITS[ch]
+            digit = None
+            last_was_digit = False
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def parse_chinese_number(s: str) -> tuple[float, float] | None:
+    """(value, step) of a Chinese numeral: 三 -> 3, 二十五 -> 25, 三千五百万 -> 35000000 (step 1e4).
+
+    Digit-by-digit numerals (二〇二三) read as positional digits. None when malformed.
+    """
+    if not s:
+        return None
+    integer, _, frac = s.partition("点")
+    if frac and not all(c in _CN_DIGITS for c in frac):
+        return None
+    if integer and all(c in _CN_DIGITS for c in integer):
+        if len(integer) > 1 and len(integer) != 4 and "〇" not in integer:
+            return None  # 一一, 三五: no positional numeral outside years (二〇二三)
+        value = float(int("".join(str(_CN_DIGITS[c]) for c in integer)))
+        step = 1.0
+    else:
+        value = 0.0
+        step = 1.0
+        rest = integer
+        for big, mult in (("亿", 1e8), ("万", 1e4)):
+            if big in rest:
+                head, _, rest = rest.rpartition(big)
+                # 一万亿: the head of 亿 may itself hold 万.
+                head_value = parse_chinese_number(head) if head else None
+                if head_value is None:
+                    return None
+                value += head_value[0] * mult
+                if not rest:
+                    step = mult
+        small = _cn_below_wan(rest)
+        if small is None:
+            return None
+        value += small
+    if frac:
+        value += float("0." + "".join(str(_CN_DIGITS[c]) for c in frac))
+        step = 10.0 ** -len(frac)
+    return value, step
+
+
+# ---------------------------------------------------------------------------------------------
+# Units
+
+_MAGNITUDES = {
+    "万亿": 1e12,
+    "千亿": 1e11,
+    "百亿": 1e10,
+    "十亿": 1e9,
+    "亿": 1e8,
+    "千万": 1e7,
+    "百万": 1e6,
+    "十万": 1e5,
+    "万": 1e4,
+    "千": 1e3,
+}
+_MAG_RE = "|".join(sorted(_MAGNITUDES, key=len, reverse=True))
+
+# Chinese unit words after a number -> (kind, unit). Longest first in the regex.
+_CJK_UNITS: dict[str, tuple[str, str | None]] = {
+    "美元": ("currency", "USD"),
+    "美金": ("currency", "USD"),
+    "元人民币": ("currency", "CNY"),
+    "人民币": ("currency", "CNY"),
+    "块钱": ("currency", "CNY"),
+    "元": ("currency", "CNY"),
+    "欧元": ("currency", "EUR"),
+    "加元": ("currency", "CAD"),
+    "港元": ("currency", "HKD"),
+    "港币": ("currency", "HKD"),
+    "日元": ("currency", "JPY"),
+    "英镑": ("currency", "GBP"),
+    "韩元": ("currency", "KRW"),
+    "澳元": ("currency", "AUD"),
+    "新台币": ("currency", "TWD"),
+    "卢布": ("currency", "RUB"),
+    "%": ("percent", None),
+    "个百分点": ("percent", None),
+    "百分点": ("percent", None),
+    "个参数": ("size", None),
+    "参数": ("size", None),
+    "毫秒": ("number", "ms"),
+    "秒钟": ("number", "s"),
+    "秒": ("number", "s"),
+    "分钟": ("number", "min"),
+    "个小时": ("number", "h"),
+    "小时": ("number", "h"),
+    "天": ("number", "day"),
+    "个星期": ("number", "week"),
+    "星期": ("number", "week"),
+    "周": ("number", "week"),
+    "个月": ("number", "month"),
+    "年": ("number", "year"),
+    "季度": ("number", "quarter"),
+    "公里": ("number", "km"),
+    "千米": ("number", "km"),
+    "厘米": ("number", "cm"),
+    "毫米": ("number", "mm"),
+    "纳米": ("number", "nm"),
+    "米": ("number", "m"),
+    "倍": ("number", "times"),
+    "岁": ("number", "age"),
+}
+# Counting words: a number before them is a count (no unit); they also let a lone Chinese digit
+# count as a number (三种, 七部门).
+_MEASURE_WORDS = (
+    "个 名 位 家 款 项 种 次 条 章 台 辆 颗 张 篇 票 人 所 座 支 部 套 场 轮 期 架 块 枚 层 组 类 "
+    "批 份 届 件 首 段 句 字 行 部门 大类 万字 亿次"
+).split()
+# Letter units directly after digits or after a space; matched case-insensitively, whole word.
+_LATIN_UNITS: dict[str, tuple[str, str | None, float]] = {
+    "kb": ("number", "KB", 1.0),
+    "mb": ("number", "MB", 1.0),
+    "gb": ("number", "GB", 1.0),
+    "tb": ("number", "TB", 1.0),
+    "pb": ("number", "PB", 1.0),
+    "eb": ("number", "EB", 1.0),
+    "token": ("number", "token", 1.0),
+    "tokens": ("number", "token", 1.0),
+    "p": ("number", "p", 1.0),
+    "nm": ("number", "nm", 1.0),
+    "fps": ("number", "fps", 1.0),
+    "w": ("number", "W", 1.0),
+    "kw": ("number", "kW", 1.0),
+    "mw": ("number", "MW", 1.0),
+    "tflops": ("number", "TFLOPS", 1.0),
+    "pflops": ("number", "PFLOPS", 1.0),
+    "petaflops": ("number", "PFLOPS", 1.0),
+    "eflops": ("number", "EFLOPS", 1.0),
+    "exaflops": ("number", "EFLOPS", 1.0),
+    "x": ("number", "times", 1.0),
+    "k": ("number", None, 1e3),
+    "b": ("size", None, 1e9),
+    "t": ("size", None, 1e12),
+    "m": ("size", None, 1e6),
+}
+# Magnitude letters after a prefixed currency ($1.2B) or before a currency word (1.2B 美元).
+_LATIN_MAGNITUDES = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9, "million": 1e6, "t": 1e12}
+_CURRENCY_PREFIXES = {"US$": "USD", "HK$": "HKD", "$": "USD", "¥": "CNY", "€": "EUR", "£": "GBP"}
+
+# How a currency (or 参数) is named in a source, for "value without unit in the source, unit named
+# elsewhere in the source".
+_UNIT_MENTIONS: dict[str, str] = {
+    "USD": r"美元|美金|\$",
+    "CNY": r"(?<![美欧加港日韩澳台])元(?!宇宙)|人民币|¥",
+    "EUR": r"欧元|€",
+    "CAD": r"加元",
+    "HKD": r"港元|港币|HK\$",
+    "JPY": r"日元",
+    "GBP": r"英镑|£",
+    "KRW": r"韩元",
+    "AUD": r"澳元",
+    "TWD": r"新台币",
+    "RUB": r"卢布",
+    "size": r"参数|parameter",
+}
+
+_HEDGE_BEFORE = re.compile(
+    r"(?:约|近|超|逾|大约|将近|接近|不到|不足|超过|高达|最高|最多|至少|少于|低于|仅约|约为)\s?$"
+)
+_HEDGE_AFTER = ("多", "余", "左右", "上下", "以上", "以下", "以内", "出头")
+_VAGUE_BEFORE = "数几"
+
+
+def _unit_alternation() -> str:
+    words = list(_CJK_UNITS) + _MEASURE_WORDS
+    alternation = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return f"(?:{alternation})(?!宇宙)"  # 元宇宙 is no currency
+
+
+# A lone Chinese digit counts as a number only before one of these (三种, 七部门, 两条, 五年).
+_COUNTED_PREFIXES = tuple(sorted(set(_MEASURE_WORDS) | set(_CJK_UNITS) - {"%"}, key=len, reverse=True))
+
+
+_UNIT_RE = _unit_alternation()
+_ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_CN_RUN = f"[{_CN_NUM_CHARS}]+(?:点[{''.join(_CN_DIGITS)}]+)?"
+_CN_MONTH = "十[一二]?|[一二三四五六七八九]"
+_CN_DAY = "三十一?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九]"
+_CN_YEAR = "[〇零一二三四五六七八九]{4}"
+
+_RE_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d.])")
+_RE_YMD = re.compile(
+    rf"(?P<y>\d{{4}}|{_CN_YEAR}) ?(?:年|财年)(?: ?(?P<m>\d{{1,2}}|{_CN_MONTH}) ?月"
+    rf"(?: ?(?P<d>\d{{1,2}}|{_CN_DAY}) ?[日号])?)?"
+)
+_RE_MD = re.compile(rf"(?P<m>\d{{1,2}}|{_CN_MONTH}) ?月(?: ?(?P<d>\d{{1,2}}|{_CN_DAY}) ?[日号](?!元))?")
+_RE_DAY = re.compile(r"(?P<d>\d{1,2}) ?[日号](?!元)")
+_RE_CN_PERCENT = re.compile(rf"百分之(?P<n>{_ARABIC}|{_CN_RUN})")
+_RE_PREFIX_CURRENCY = re.compile(
+    rf"(?P<cur>US\$|HK\$|\$|¥|€|£) ?(?P<n>{_ARABIC}) ?"
+    rf"(?P<mag>{_MAG_RE}|(?:billion|million|bn|[BMKT])(?![A-Za-z]))?"
+)
+_RE_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.+][A-Za-z0-9]+)*")
+_RE_JOIN_NUMBER = re.compile(r" (\d+(?:\.\d+)?)((?:[-_][A-Za-z0-9]+)*)")
+_LATIN_UNIT_WORDS = "|".join(sorted((k for k in _LATIN_UNITS if len(k) > 1), key=len, reverse=True))
+# A number joins the Latin word before it ("Llama 2") unless the number carries a unit or is part of
+# something longer ("GPT 4o", "MMLU 90%", "Sora 60 秒", "GTC 4 月").
+_RE_JOIN_BLOCK = re.compile(
+    rf"\d|\.\d|%|[A-Za-z]| ?(?:{_MAG_RE}|{_UNIT_RE}|[年月日号多余])|(?i: ?(?:{_LATIN_UNIT_WORDS})(?![a-z]))"
+)
+_RE_ARABIC = re.compile(rf"(?P<n>{_ARABIC})(?P<sfx>[A-Za-z][A-Za-z0-9]*)?")
+_RE_CN = re.compile(_CN_RUN)
+_RE_TAIL = re.compile(
+    rf"(?P<h1> ?(?:多|余))?(?P<mag> ?(?:{_MAG_RE}))?(?P<h2> ?(?:多|余))?"
+    rf"(?P<unit> ?(?:{_UNIT_RE}|[A-Za-z]+(?![A-Za-z0-9])))?"
+)
+
+
+def _decimals(num: str) -> int:
+    return len(num.partition(".")[2])
+
+
+def _trailing_zeros(num: str) -> int:
+    digits = num.replace(",", "")
+    if "." in digits:
+        return 0
+    return len(digits) - len(digits.rstrip("0"))
+
+
+def _valid_date(y: int | None, m: int | None, d: int | None) -> bool:
+    return (y is None or 1900 <= y <= 2100) and (m is None or 1 <= m <= 12) and (d is None or 1 <= d <= 31)
+
+
+def _int_part(s: str | None) -> int | None:
+    if s is None:
+        return None
+    if s.isdigit():
+        return int(s)
+    parsed = parse_chinese_number(s)
+    return int(parsed[0]) if parsed else None
+
+
+class _Scanner:
+    """One left-to-right pass over NFKC text; see the module docstring for what is recognised.
+
+    keep_inner (source side): also yield the numbers inside versions (Qwen-72B -> 72B, GPT-4.5 ->
+    4.5) and the magnitude a range's first number borrows (5-10 亿 -> 5 亿).
+    """
+
+    def __init__(self, text: str, keep_inner: bool = False) -> None:
+        self.text = text
+        self.keep_inner = keep_inner
+        self.out: list[Quantity] = []
+
+    def run(self) -> list[Quantity]:
+        i = 0
+        while i < len(self.text):
+            i = max(self._at(i), i + 1)
+        return self.out
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _prev(self, i: int) -> str:
+        return self.text[i - 1] if i > 0 else ""
+
+    def _hedged(self, start: int, end: int) -> bool:
+        before = self.text[max(0, start - 4) : start]
+        after = self.text[end : end + 4].lstrip()
+        return bool(_HEDGE_BEFORE.search(before)) or (
+            after.startswith(_HEDGE_AFTER) and not after.startswith("上下文")
+        )
+
+    # -- one position --------------------------------------------------------------------------
+    def _at(self, i: int) -> int:
+        text = self.text
+        ch = text[i]
+        prev = self._prev(i)
+        if ch.isascii() and ch.isdigit():
+            if prev.isascii() and (prev.isalnum() or prev == "."):
+                return i + 1
+            for fn in (self._iso_date, self._ymd, self._md, self._day, self._arabic):
+                end = fn(i)
+                if end:
+                    return end
+            return i + 1
+        if ch in _CN_NUM_CHARS:
+            if prev and prev in _CN_NUM_CHARS:
+                return i + 1
+            for fn in (self._ymd, self._md, self._chinese):
+                end = fn(i)
+                if end:
+                    return end
+            return i + 1
+        if ch in "$¥€£" or text.startswith(("US$", "HK$"), i):
+            end = self._prefix_currency(i)
+            if end:
+                return end
+        if ch.isascii() and ch.isalpha():
+            if prev.isascii() and prev.isalnum():
+                return i + 1
+            return self._latin(i)
+        return i + 1
+
+    # -- dates -----------------------------------------------------------------------------------
+    def _date(self, m: re.Match[str] | None, y: int | None, mo: int | None, d: int | None) -> int:
+        if m is None or not _valid_date(y, mo, d):
+            return 0
+        self.out.append(Quantity(m.group(0).strip(), (y, mo, d), "date"))
+        return m.end()
+
+    def _iso_date(self, i: int) -> int:
+        m = _RE_ISO_DATE.match(self.text, i)
+        if not m:
+            return 0
+        y, mo, d = (int(g) for g in m.groups())
+        return self._date(m, y, mo, d)
+
+    def _ymd(self, i: int) -> int:
+        m = _RE_YMD.match(self.text, i)
+        if not m:
+            return 0
+        y = _int_part(m.group("y"))
+        if y is None:
+            return 0
+        return self._date(m, y, _int_part(m.group("m")), _int_part(m.group("d")))
+
+    def _md(self, i: int) -> int:
+        m = _RE_MD.match(self.text, i)
+        if not m:
+            return 0
+        mo = _int_part(m.group("m"))
+        if mo is None:
+            return 0
+        return self._date(m, None, mo, _int_part(m.group("d")))
+
+    def _day(self, i: int) -> int:
+        m = _RE_DAY.match(self.text, i)
+        return self._date(m, None, None, int(m.group("d"))) if m else 0
+
+    # -- numbers ---------------------------------------------------------------------------------
+    def _prefix_currency(self, i: int) -> int:
+        m = _RE_PREFIX_CURRENCY.match(self.text, i)
+        if not m:
+            return 0
+        num = m.group("n")
+        mag = m.group("mag")
+        mult = 1.0
+        if mag:
+            mult = _MAGNITUDES.get(mag) or _LATIN_MAGNITUDES[mag.lower()]
+        end = m.end()
+        after = re.match(r" ?(?:美元|美金)", self.text[end:])  # "$10 亿美元": one currency
+        if after:
+            end += after.end()
+        self._number(
+            i,
+            end,
+            num,
+            float(num.replace(",", "")),
+            10.0 ** -_decimals(num),
+            mult,
+            "currency",
+            _CURRENCY_PREFIXES[m.group("cur")],
+            _trailing_zeros(num),
+        )
+        return end
+
+    def _latin(self, i: int) -> int:
+        text = self.text
+        m = _RE_LATIN.match(text, i)
+        assert m is not None
+        token = m.group(0)
+        kind = "version"
+        if not any(c.isdigit() for c in token):
+            j = _RE_JOIN_NUMBER.match(text, m.end())
+            if not j or _RE_JOIN_BLOCK.match(text, j.end(1)):
+                return m.end()  # a Latin word: an entity, not a quantity
+            token += j.group(0)
+            kind = "joined"
+        self.out.append(Quantity(token, token.lower(), kind))
+        if self.keep_inner:
+            for inner in re.finditer(r"\d+(?:\.\d+)?(?:[A-Za-z]+)?", token):
+                sub = _Scanner(inner.group(0))
+                sub._arabic(0)
+                self.out += [q for q in sub.out if q.kind != "version"]
+                digits = re.match(r"\d+(?:\.\d+)?", inner.group(0))
+                assert digits is not None
+                num = digits.group(0)
+                self.out.append(Quantity(num, float(num), "number", None, 10.0 ** -_decimals(num)))
+        return i + len(token)
+
+    def _number(
+        self,
+        start: int,
+        end: int,
+        num: str,
+        value: float,
+        step: float,
+        mult: float,
+        kind: str,
+        unit: str | None,
+        zeros: int,
+        hedge: bool = False,
+    ) -> None:
+        approx = hedge or self._hedged(start, end)
+        if self._prev(start) == "第":
+            start -= 1  # ordinals keep their 第 in the surface
+        surface = self.text[start:end].strip()
+        self.out.append(
+            Quantity(surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult)
+        )
+        if self.keep_inner and mult == 1.0 and unit is None and kind == "number":
+            # A range "5-10 亿": the first number borrows the second's magnitude and unit.
+            rng = re.match(rf" ?[-~至到] ?{_ARABIC}", self.text[end:])
+            if rng:
+                tail = self._tail(end + rng.end())
+                if tail.mult != 1.0 or tail.unit is not None:
+                    self.out.append(
+                        Quantity(surface, value * tail.mult, tail.kind, tail.unit, step * tail.mult)
+                    )
+
+    def _tail(self, j: int) -> _Tail:
+        """Hedge, magnitude and unit written after a number that ends at j."""
+        m = _RE_TAIL.match(self.text, j)
+        assert m is not None
+        mult = _MAGNITUDES[m.group("mag").strip()] if m.group("mag") else 1.0
+        unit_word = (m.group("unit") or "").strip()
+        kind, unit, end = "number", None, 0
+        if unit_word in _CJK_UNITS:
+            kind, unit = _CJK_UNITS[unit_word]
+            end = m.end("unit")
+        elif unit_word.lower() in _LATIN_UNITS and _LATIN_UNITS[unit_word.lower()][2] == 1.0:
+            kind, unit, _ = _LATIN_UNITS[unit_word.lower()]
+            end = m.end("unit")
+        elif unit_word in _MEASURE_WORDS:
+            end = m.end("unit")
+        if not end:
+            for group in ("h2", "mag", "h1"):
+                if m.group(group):
+                    end = m.end(group)
+                    break
+            else:
+                end = j
+        return _Tail(end, mult, kind, unit, bool(m.group("h1") or m.group("h2")))
+
+    def _arabic(self, i: int) -> int:
+        m = _RE_ARABIC.match(self.text, i)
+        if not m:
+            return 0
+        num = m.group("n")
+        value = float(num.replace(",", ""))
+        step = 10.0 ** -_decimals(num)
+        zeros = _trailing_zeros(num)
+        sfx = m.group("sfx")
+        if sfx is None:
+            tail = self._tail(m.end("n"))
+            self._number(i, tail.end, num, value, step, tail.mult, tail.kind, tail.unit, zeros, tail.hedge)
+            return tail.end
+        key = sfx.lower()
+        if key not in _LATIN_UNITS:
+            # 4NP, 8x7B, 5G: a code, compared as a token.
+            self.out.append(Quantity(m.group(0), m.group(0).lower(), "version"))
+            return m.end()
+        kind, unit, mult = _LATIN_UNITS[key]
+        end = m.end()
+        if mult != 1.0:
+            # 1.2B 美元, 128K tokens: a magnitude letter before a currency or unit word.
+            after = re.match(r" ?(美元|美金|欧元|人民币|元|港元|英镑|日元)", self.text[end:])
+            if after:
+                kind, unit = _CJK_UNITS[after.group(1)]
+                end += after.end()
+            elif kind == "number":
+                tail = self._tail(end)
+                if tail.mult == 1.0 and tail.unit is not None:
+                    kind, unit, end = tail.kind, tail.unit, tail.end
+        self._number(i, end, num, value, step, mult, kind, unit, zeros)
+        return end
+
+    def _chinese(self, i: int) -> int:
+        text = self.text
+        m = _RE_CN.match(text, i)
+        if not m:
+            return 0
+        run = m.group(0)
+        if run[0] not in _CN_DIGITS and run[0] != "十":
+            return m.end()  # 百亿, 千万, 万一: no digit first
+        if run[0] == "十" and self._prev(i) and self._prev(i) in _VAGUE_BEFORE:
+            return m.end()  # 数十亿, 几十 (but 参数三种 is a count)
+        parsed = parse_chinese_number(run)
+        while parsed is None and len(run) > 1:
+            run = run[:-1]  # the longest well-formed prefix
+            parsed = parse_chinese_number(run)
+        if parsed is None:
+            return m.end()
+        value, step = parsed
+        end = i + len(run)
+        if len(run) == 1:
+            ordinal = self._prev(i) == "第" and not text.startswith("方", end)  # 第三方 is no ordinal
+            if run == "一" and not ordinal:
+                return end  # 一个/一款/一种 mostly mean "a"
+            following = text[end : end + 4].lstrip(" 多余")
+            if not ordinal and not following.startswith(_COUNTED_PREFIXES):
+                return end  # 三星, 三大, 十分: no number
+        tail = self._tail(end)
+        self._number(i, tail.end, run, value, step, tail.mult, tail.kind, tail.unit, 0, tail.hedge)
+        return tail.end
+
+
+@dataclass(frozen=True)
+class _Tail:
+    end: int
+    mult: float
+    kind: str
+    unit: str | None
+    hedge: bool
+
+
+def _cn_percent_scan(text: str) -> list[tuple[int, int, Quantity]]:
+    out = []
+    for m in _RE_CN_PERCENT.finditer(text):
+        n = m.group("n")
+        if n[0].isdigit():
+            value, step = float(n.replace(",", "")), 10.0 ** -_decimals(n)
+        else:
+            parsed = parse_chinese_number(n)
+            if parsed is None:
+                continue
+            value, step = parsed
+        out.append((m.start(), m.end(), Quantity(m.group(0), value, "percent", None, step)))
+    return out
+
+
+def _extract(text: str, keep_inner: bool = False) -> list[Quantity]:
+    norm = _nfkc(text)
+    # 百分之三十五 first; the spans are blanked so the scanner does not read 三十五 again.
+    pct = _cn_percent_scan(norm)
+    masked = norm
+    for start, end, _ in pct:
+        masked = masked[:start] + " " * (end - start) + masked[end:]
+    for start, end in _lexicon_number_spans(masked):
+        masked = masked[:start] + "々" * (end - start) + masked[end:]
+    found = _Scanner(masked, keep_inner=keep_inner).run()
+    return [q for _, _, q in pct] + found
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    """Quantities in text, in order of appearance (百分之 percentages first)."""
+    return [q if q.kind != "joined" else Quantity(q.surface, q.value, "version") for q in _extract(text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Support of quantities
+
+
+def _round_to(value: float, step: float) -> float:
+    return math.floor(value / step + 0.5) * step
+
+
+def _values_match(q: Quantity, s: Quantity) -> bool:
+    """Whether summary quantity q states source quantity s's value (kinds and units aside)."""
+    a = float(q.value)  # type: ignore[arg-type]
+    b = float(s.value)  # type: ignore[arg-type]
+    if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+        return True
+    # The summary value may be the source value rounded to the summary's written precision
+    # (summary "7.6 亿" or "约 7.6 亿" vs source "7.563 亿"), never the other way round, and only
+    # within 5%: a coarse integer is no licence ("1 万" is not a rounding of "8000", "8 亿" not of
+    # "7.5 亿").
+    if q.step > 0 and math.isclose(_round_to(b, q.step), a, rel_tol=1e-9, abs_tol=1e-12):
+        if abs(a - b) <= 0.05 * abs(b):
+            return True
+    # A hedged summary value ("超过 1000 万", "近 5 亿") may be off by less than its precision
+    # (trailing zeros included) and at most 10%, when the source is written more precisely
+    # ("1023 万", "4.9 亿"); two values at the same precision must be equal ("超 26 亿" vs "超过 25 亿").
+    tolerance = max(q.approx_step, q.step)
+    if q.approx and b != 0 and (s.step == 0 or s.step < tolerance):
+        diff = abs(a - b)
+        return diff < tolerance + 1e-9 * abs(b) and diff <= 0.1 * abs(b)
+    return False
+
+
+def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
+    """ "MMLU 90.2": the word in the source with the number shortly after it (MMLU 上得分 90.2)."""
+    value = float(num)
+    for m in re.finditer(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", facts.text.lower()):
+        window = facts.text[m.end() : m.end() + 15]
+        if any(math.isclose(float(n), value) for n in re.findall(r"(?<![\d.])\d+(?:\.\d+)?", window)):
+            return True
+    return False
+
+
+@dataclass
+class _SourceFacts:
+    text: str
+    compact: str
+    quantities: list[Quantity]
+    years: set[int]
+    dates: list[DateValue]
+
+
+@lru_cache(maxsize=64)
+def _source_facts(source: str) -> _SourceFacts:
+    quantities = _extract(source, keep_inner=True)
+    dates = [q.value for q in quantities if q.kind == "date"]
+    years = {d[0] for d in dates if d[0] is not None}  # type: ignore[index]
+    for q in quantities:
+        if (
+            q.kind == "number"
+            and q.unit is None
+            and float(q.value).is_integer()
+            and 1900 <= float(q.value) <= 2100
+        ):  # type: ignore[arg-type]
+            years.add(int(q.value))  # type: ignore[arg-type,call-overload]
+    return _SourceFacts(_nfkc(source), _compact(source), quantities, years, dates)  # type: ignore[arg-type]
+
+
+def _unit_named(unit: str, source_text: str) -> bool:
+    pattern = _UNIT_MENTIONS.get(unit, re.escape(unit))
+    return re.search(pattern, source_text, flags=re.IGNORECASE) is not None
+
+
+def _version_in(token: str, source_text: str) -> bool:
+    """Whole-token occurrence, separators and case aside: llama2 ~ "LLaMA 2" ~ "Llama-2"."""
+    parts = re.findall(r"[a-z]+|\d+(?:\.\d+)*", token.lower())
+    if not parts:
+        return False
+    pattern = r"[\s\-_·]*".join(re.escape(p) for p in parts)
+    return re.search(rf"(?<![a-z0-9]){pattern}(?![a-z0-9]|\.\d)", source_text.lower()) is not None
+
+
+def _number_supported(q: Quantity, facts: _SourceFacts) -> bool:
+    if q.kind in ("version", "joined"):
+        if _version_in(str(q.value), facts.text):
+            return True
+        if _compact(q.surface) in _alias_index()[0]:
+            return _entity_supported(q.surface, facts.text)  # a16z = Andreessen Horowitz
+        if q.kind == "joined":
+            parts = re.match(r"(.*?) (\d+(?:\.\d+)?)", q.surface)
+            assert parts is not None
+            word, num = parts.groups()
+            return _joined_supported(word, num, facts)
+        return False
+    if q.kind == "date":
+        return _date_supported(q.value, facts)  # type: ignore[arg-type]
+    value_kinds = ("number", "percent", "currency", "size")
+    for s in facts.quantities:
+        if s.kind not in value_kinds or not _values_match(q, s):
+            continue
+        if q.kind == "number" and q.unit is None:
+            return True  # a bare number: any source quantity with that value
+        if s.kind == q.kind and s.unit == q.unit:
+            return True
+        if s.kind == "number" and s.unit is None and q.kind in ("currency", "size"):
+            # Value without a unit in the source ("估值 30 亿", "参数量 130 亿"), the currency or 参数
+            # named elsewhere in the source. Other units (秒, 倍, %) must be written with the value.
+            unit_key = q.unit if q.kind == "currency" else q.kind
+            if unit_key is not None and _unit_named(unit_key, facts.text):
+                return True
+    if q.kind == "number" and q.unit is None and float(q.value).is_integer():  # type: ignore[arg-type]
+        v = int(float(q.value))  # type: ignore[arg-type]
+        return any(v in d for d in facts.dates)
+    return False
+
+
+def _date_supported(value: DateValue, facts: _SourceFacts) -> bool:
+    y, m, d = value
+    if y is not None and y not in facts.years:
+        return False
+    if m is None and d is None:
+        return y is not None
+    for sy, sm, sd in facts.dates:
+        if m is not None and sm != m:
+            continue
+        if d is not None and sd != d:
+            continue
+        if y is not None and sy is not None and sy != y:
+            continue
+        return True
+    return False
+
+
+def _quantity_check(summary: str, source: str) -> tuple[list[Quantity], list[Quantity]]:
+    facts = _source_facts(source)
+    found = _extract(summary)
+    return found, [q for q in found if not _number_supported(q, facts)]
+
+
+def unsupported_quantities(summary: str, source: str) -> list[str]:
+    """Surface strings of the summary's quantities that the source does not support (in order)."""
+    return _unique(q.surface for q in _quantity_check(summary, source)[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Entities
+
+# Alias groups (AI-industry companies, products, people, agencies, places). Every Chinese form of
+# at least 2 characters is extracted as an entity (unless listed in _LEXICON_SUPPORT_ONLY); any
+# form of a group supports any other.
+_ENTITY_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("英伟达", "Nvidia", "辉达"),
+    ("谷歌", "Google"),
+    ("微软", "Microsoft"),
+    ("苹果", "Apple"),
+    ("亚马逊", "Amazon", "AWS", "亚马逊云科技"),
+    ("脸书", "Facebook", "Meta"),
+    ("英特尔", "Intel"),
+    ("超威", "AMD"),
+    ("特斯拉", "Tesla"),
+    ("三星", "Samsung"),
+    ("台积电", "TSMC"),
+    ("高通", "Qualcomm"),
+    ("联发科", "MediaTek"),
+    ("甲骨文", "Oracle"),
+    ("戴尔", "Dell"),
+    ("惠普", "HP"),
+    ("联想", "Lenovo"),
+    ("小米", "Xiaomi"),
+    ("百度", "Baidu"),
+    ("阿里巴巴", "阿里", "Alibaba", "阿里集团"),
+    ("阿里云", "Alibaba Cloud"),
+    ("腾讯", "Tencent"),
+    ("腾讯云",),
+    ("字节跳动", "字节", "ByteDance"),
+    ("火山引擎", "Volcano Engine"),
+    ("华为", "Huawei"),
+    ("华为云",),
+    ("京东", "JD"),
+    ("美团", "Meituan"),
+    ("蚂蚁集团", "蚂蚁", "Ant Group"),
+    ("网易", "NetEase"),
+    ("网易有道", "有道"),
+    ("快手", "Kuaishou"),
+    ("拼多多",),
+    ("小红书",),
+    ("金山",),
+    ("商汤", "商汤科技", "SenseTime"),
+    ("旷视", "Megvii"),
+    ("科大讯飞", "讯飞", "iFlytek"),
+    ("讯飞星火", "星火大模型"),
+    ("寒武纪", "Cambricon"),
+    ("摩尔线程",),
+    ("壁仞科技", "壁仞"),
+    ("海光",),
+    ("昆仑万维",),
+    ("智谱", "智谱AI", "智谱华章", "Zhipu"),
+    ("智谱清言",),
+    ("月之暗面", "Moonshot AI", "Moonshot"),
+    ("百川智能", "百川", "Baichuan"),
+    ("零一万物", "01.AI"),
+    ("深度求索", "DeepSeek"),
+    ("Andreessen Horowitz", "a16z"),
+    ("阶跃星辰", "StepFun"),
+    ("面壁智能",),
+    ("稀宇科技", "MiniMax"),
+    ("出门问问",),
+    ("智源研究院", "智源", "BAAI"),
+    ("通义千问", "通义", "千问", "Qwen", "Tongyi"),
+    ("文心一言", "文心大模型", "文心", "ERNIE"),
+    ("豆包", "Doubao"),
+    ("混元", "Hunyuan"),
+    ("盘古", "Pangu"),
+    ("日日新",),
+    ("萝卜快跑", "Apollo Go"),
+    ("开放人工智能", "OpenAI"),
+    ("Anthropic",),
+    ("马斯克", "Musk", "埃隆·马斯克"),
+    ("黄仁勋", "Jensen Huang"),
+    ("奥特曼", "阿尔特曼", "Altman", "Sam Altman", "萨姆·奥特曼"),
+    ("纳德拉", "Nadella", "萨提亚·纳德拉"),
+    ("扎克伯格", "Zuckerberg"),
+    ("皮查伊", "劈柴", "Pichai"),
+    ("苏姿丰", "Lisa Su"),
+    ("李彦宏", "Robin Li"),
+    ("马化腾",),
+    ("张一鸣",),
+    ("雷军",),
+    ("王小川",),
+    ("杨植麟",),
+    ("李开复",),
+    ("周鸿祎",),
+    ("梁文锋",),
+    ("清华大学", "清华", "Tsinghua"),
+    ("北京大学", "北大", "Peking University"),
+    ("斯坦福大学", "斯坦福", "Stanford"),
+    ("中国科学院", "中科院"),
+    ("国家互联网信息办公室", "网信办", "国家网信办"),
+    ("工业和信息化部", "工信部"),
+    ("国家发展和改革委员会", "国家发展改革委", "发改委", "国家发改委"),
+    ("科学技术部", "科技部"),
+    ("商务部", "美国商务部", "Department of Commerce"),
+    ("白宫", "White House"),
+    ("欧盟", "EU", "European Union"),
+    ("欧洲议会", "European Parliament"),
+    ("中国", "国内", "我国"),
+    ("美国", "US", "USA", "U.S."),
+    ("日本",),
+    ("韩国",),
+    ("英国", "UK"),
+    ("法国", "France"),
+    ("德国", "Germany"),
+    ("印度", "India"),
+    ("沙特", "沙特阿拉伯", "Saudi Arabia"),
+    ("阿联酋", "UAE"),
+    ("新加坡", "Singapore"),
+    ("以色列",),
+    ("加拿大", "Canada"),
+    ("芬兰", "Finland"),
+    ("欧洲", "Europe"),
+    ("硅谷", "Silicon Valley"),
+    ("北京",),
+    ("上海",),
+    ("深圳",),
+    ("杭州",),
+    ("广州",),
+    ("武汉",),
+    ("合肥",),
+    ("香港", "Hong Kong"),
+)
+# Forms that support their group but are not extracted on their own (too ambiguous as words).
+_LEXICON_SUPPORT_ONLY = frozenset(
+    {"字节", "蚂蚁", "通义", "千问", "文心", "国内", "我国", "有道", "百川", "智源", "金山"}
+)
+
+
+def _build_alias_index() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    index: dict[str, tuple[str, ...]] = {}
+    extract: list[str] = []
+    for group in _ENTITY_GROUPS:
+        for form in group:
+            key = _compact(form)
+            index[key] = tuple(sorted(set(index.get(key, ())) | set(group)))
+            if _is_cjk_word(form) and len(form) >= 2 and form not in _LEXICON_SUPPORT_ONLY:
+                extract.append(form)
+    return index, tuple(sorted(set(extract), key=len, reverse=True))
+
+
+def _is_cjk_word(s: str) -> bool:
+    return bool(s) and all("\u4e00" <= c <= "\u9fff" or c == "·" for c in s)
+
+
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+# Generic Latin acronyms and words: not names (and not counted as entities).
+_LATIN_STOP = frozenset(
+    """
+    ai api apis ceo cto cfo coo cso gpu gpus cpu cpus npu tpu llm llms aigc agi asi pc pcs app apps ipo
+    saas maas paas iaas moe rag sota token tokens ui ux ar vr xr mr it ip ok vs etc inc ltd co corp the
+    and of for to in on by with a an as at or is fp int bf hbm ram dram sdk ide os iot ev evs ml dl nlp
+    cv q qa faq pdf html http https www com cn url gdp cagr roi pe vc b2b b2c diy chat bot
+    """.split()
+)
+# Common words jieba's dictionary tags as names or places.
+_JIEBA_STOP = frozenset(
+    """
+    城市 上市 深度 维度 日志 中断 入口 加盟 王国 外国 许可 许可证 明星 论文 汇报 印发 聊天 中文 英语 汉字 力争
+    补丁 摩尔 新一轮 高昂 多云 比特 无人驾驶 复合物 国行版 湖仓 锂离子 专科医生 采取措施 加速卡 云 上 英 长
+    全球 国际 世界 海外 全国 地方 西方 东方 中央 国家 政府 人民 社会 中华 华人 中外 中美 中欧 大陆 内地
+    """.split()
+)
+_ENTITY_TAGS = ("nr", "ns", "nt", "nz")
+_ORG_SUFFIXES = ("有限公司", "公司", "集团", "科技", "智能", "研究院", "实验室", "团队", "大学")
+
+
+def _lexicon_spans(text: str) -> list[tuple[int, int, str]]:
+    """Non-overlapping lexicon matches, longest first."""
+    _, forms = _alias_index()
+    taken = [False] * len(text)
+    spans: list[tuple[int, int, str]] = []
+    for form in forms:
+        start = text.find(form)
+        while start != -1:
+            end = start + len(form)
+            if not any(taken[start:end]):
+                spans.append((start, end, form))
+                for k in range(start, end):
+                    taken[k] = True
+            start = text.find(form, end)
+    return sorted(spans)
+
+
+def _lexicon_number_spans(text: str) -> list[tuple[int, int]]:
+    """Lexicon names containing numeral characters (零一万物, 三星): not quantities."""
+    return [(s, e) for s, e, form in _lexicon_spans(text) if any(c in _CN_NUM_CHARS for c in form)]
+
+
+@lru_cache(maxsize=1)
+def _alias_index() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    return _build_alias_index()
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> tuple[Any, Any]:
+    import jieba
+    import jieba.posseg as pseg
+
+    jieba.setLogLevel(60)  # no "Building prefix dict" chatter on stderr
+    jieba.initialize()
+    return pseg, pseg.dt.word_tag_tab
+
+
+# Latin letters include accented ones (Timothée, Cédric).
+_L = "A-Za-z\u00c0-\u024f"
+_RE_LATIN_ENTITY = re.compile(rf"(?<![{_L}0-9])[{_L}][{_L}0-9]*(?:(?:[ \-.·&'+]|\. )[{_L}0-9]+)*")
+
+
+def _latin_words(entity: str) -> list[str]:
+    return [w for w in re.split(r"[ \-.·&'+]+", entity.lower()) if w]
+
+
+def _latin_entities(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _RE_LATIN_ENTITY.finditer(text):
+        ent = m.group(0)
+        last = re.search(r" (\d+(?:\.\d+)?)$", ent)
+        if last and _RE_JOIN_BLOCK.match(text, m.end()):
+            ent = ent[: last.start()]  # "AMD 12 月": the number is a date, not part of the name
+        words = [w for w in _latin_words(ent) if not w.isdigit() and w not in _LATIN_STOP]
+        if len(ent) >= 2 and words:
+            out.append((m.start(), m.end(), ent))
+    return out
+
+
+def _entity_spans(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, entity, origin) with origin "lexicon", "latin" or "jieba"."""
+    norm = _nfkc(text)
+    spans: list[tuple[int, int, str, str]] = [(s, e, f, "lexicon") for s, e, f in _lexicon_spans(norm)]
+    taken = [False] * len(norm)
+    for s, e, _, _ in spans:
+        for k in range(s, e):
+            taken[k] = True
+    for s, e, ent in _latin_entities(norm):
+        if not any(taken[s:e]):
+            spans.append((s, e, ent, "latin"))
+    pseg, tags = _jieba()
+    pos = 0
+    for pair in pseg.cut(norm):
+        word, flag = pair.word, pair.flag
+        start, pos = pos, pos + len(word)
+        if not flag.startswith(_ENTITY_TAGS) or len(word) < 2 or not _is_cjk_word(word):
+            continue
+        if word in _JIEBA_STOP or any(taken[start:pos]):
+            continue
+        if flag == "nz" and word in tags:
+            continue  # dictionary nz are mostly ordinary words (汇报, 论文, 中文)
+        spans.append((start, pos, word, "jieba"))
+    return sorted(spans)
+
+
+def extract_entities(text: str) -> list[str]:
+    """Named entities in text, in order of appearance (lexicon, Latin-script names, jieba names)."""
+    return [ent for _, _, ent, _ in _entity_spans(text)]
+
+
+def _abbreviation_in(entity: str, compact_source: str) -> bool:
+    """Characters of entity in order within a window of 2n+1 source characters (网信办, 北大)."""
+    n = len(entity)
+    window = 2 * n + 1
+    first = entity[0]
+    start = compact_source.find(first)
+    while start != -1:
+        k = 1
+        pos = start + 1
+        limit = start + window
+        while k < n and pos < min(limit, len(compact_source)):
+            if compact_source[pos] == entity[k]:
+                k += 1
+            pos += 1
+        if k == n:
+            return True
+        start = compact_source.find(first, start + 1)
+    return False
+
+
+def _latin_in(entity: str, source_text: str) -> bool:
+    words = _latin_words(entity)
+    if not words:
+        return False
+    pattern = r"[\s\-_.·&'+]*".join(re.escape(w) for w in words)
+    return (
+        re.search(rf"(?<![a-z\u00c0-\u024f0-9]){pattern}(?![a-z\u00c0-\u024f0-9])", source_text.lower())
+        is not None
+    )
+
+
+def _form_in(form: str, source_text: str, compact_source: str) -> bool:
+    if _CJK_RE.search(form) and not re.search(r"[A-Za-z]", form):
+        return _compact(form) in compact_source
+    if _CJK_RE.search(form):
+        return _compact(form) in compact_source
+    return _latin_in(form, source_text)
+
+
+@lru_cache(maxsize=64)
+def _source_forms(source: str) -> tuple[str, str]:
+    return _nfkc(source), _compact(source)
+
+
+def _entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
+    source_text, compact_source = _source_forms(source)
+    if _form_in(entity, source_text, compact_source):
+        return True
+    index, _ = _alias_index()
+    for alias in index.get(_compact(entity), ()):
+        if _form_in(alias, source_text, compact_source):
+            return True
+    if _is_cjk_word(entity):
+        word = entity.replace("·", "")
+        if len(word) >= 2 and _abbreviation_in(word, compact_source):
+            return True
+        for suffix in _ORG_SUFFIXES:
+            stem = word.removesuffix(suffix)
+            if stem != word and len(stem) >= 2 and stem in compact_source:
+                return True
+        if (
+            origin == "jieba"
+            and len(word) >= 3
+            and (word[1:] in compact_source or word[:-1] in compact_source)
+        ):
+            return True  # a function character glued on by the HMM (和小红, 向纳)
+        return False
+    # Multi-word Latin name: every word that is no number and no generic acronym occurs.
+    words = [w for w in _latin_words(entity) if not w.isdigit() and w not in _LATIN_STOP]
+    if len(_latin_words(entity)) > 1 and words:
+        return all(_latin_in(w, source_text) for w in words)
+    return False
+
+
+def _entity_check(summary: str, source: str) -> tuple[list[str], list[str]]:
+    spans = _entity_spans(summary)
+    found = [ent for _, _, ent, _ in spans]
+    bad = [ent for _, _, ent, origin in spans if not _entity_supported(ent, source, origin)]
+    return found, bad
+
+
+def unsupported_entities(summary: str, source: str) -> list[str]:
+    """Entities of the summary that the source does not support (unique, in order)."""
+    return _unique(_entity_check(summary, source)[1])
+
+
+def check_claim(claim: str, source: str) -> dict[str, list[str]]:
+    """Unsupported quantities and entities of one claim: {"numbers": [...], "entities": [...]}."""
+    return {"numbers": unsupported_quantities(claim, source), "entities": unsupported_entities(claim, source)}
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scorer
+
+
+def source_context(item: Item) -> str:
+    """What the model was given and may draw facts from: title, date and source (see the prompts)."""
+    return "\n".join(part for part in (item.title, item.date or "", item.source) if part)
+
+
+class FactsScorer:
+    """Share of the digest's numbers and entities that its source does not support."""
+
+    name = "facts"
+
+    def meta(self) -> dict[str, Any]:
+        """Everything that determines the numbers."""
+        import jieba
+
+        return {
+            "numbers": NUMBERS_METHOD,
+            "entities": ENTITIES_METHOD,
+            "jieba": jieba.__version__,
+            "entity_pos_tags": list(_ENTITY_TAGS),
+            "lexicon_groups": len(_ENTITY_GROUPS),
+            "context": "item title + date + source",
+            "counting": "mentions, per bullet; evidence lists unique strings",
+            "empty_output": "all values 0.0",
+            "metric_version": METRIC_VERSION,
+        }
+
+    def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[MetricResult]:
+        """Score candidates[i] (a list of generated bullets) against items[i].source."""
+        if len(items) != len(candidates):
+            raise ValueError(f"{len(items)} items but {len(candidates)} candidates")
+        return [self._score_one(item, bullets) for item, bullets in zip(items, candidates, strict=True)]
+
+    def _score_one(self, item: Item, bullets: Sequence[str]) -> MetricResult:
+        if isinstance(bullets, str):
+            raise TypeError(f"item {item.id}: candidate must be a list of bullet strings, not a str")
+        bullets = [b for b in bullets if b and b.strip()]
+        if not bullets:
+            return MetricResult(values=dict.fromkeys(VALUE_KEYS, 0.0), flags=["empty_output"], evidence={})
+        quantities: list[Quantity] = []
+        bad_quantities: list[Quantity] = []
+        entities: list[str] = []
+        bad_entities: list[str] = []
+        context = source_context(item)
+        for bullet in bullets:  # per bullet, so nothing is joined across bullet boundaries
+            found, bad = _quantity_check(bullet, context)
+            quantities += found
+            bad_quantities += bad
+            ents, bad_ents = _entity_check(bullet, context)
+            entities += ents
+            bad_entities += bad_ents
+        values = {
+            "facts_number_unsupported_rate": len(bad_quantities) / len(quantities) if quantities else 0.0,
+            "facts_entity_unsupported_rate": len(bad_entities) / len(entities) if entities else 0.0,
+            "facts_numbers": float(len(quantities)),
+            "facts_entities": float(len(entities)),
+        }
+        flags = []
+        if bad_quantities:
+            flags.append("unsupported_number")
+        if bad_entities:
+            flags.append("unsupported_entity")
+        evidence = {
+            "unsupported_numbers": _unique(q.surface for q in bad_quantities),
+            "unsupported_entities": _unique(bad_entities),
+        }
+        return MetricResult(values=values, flags=flags, evidence=evidence)

@@ -1,0 +1,271 @@
+"""Generation at scale: response cache, replay, resume after kill -9, faults, budget, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.report.store import read_jsonl
+from tests.conftest import MINI
+from tests.fake_openai import FakeOpenAI, Reply, user_text
+
+ROOT = Path(__file__).parents[1]
+BULLETS = "- 第一条要点，包含事实。\n- 第二条要点，包含数字 3。\n- 第三条要点，说明影响。"
+
+
+def make_dataset(path: Path, n: int) -> Path:
+    """n items built from the mini fixture; each source carries its id so the server can tell them apart."""
+    base = [json.loads(line) for line in MINI.read_text(encoding="utf-8").splitlines()]
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            item = dict(base[i % len(base)])
+            item["id"] = f"it-{i:04d}"
+            item["source"] = f"[条目 it-{i:04d}] " + item["source"]
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return path
+
+
+def item_of(body: dict) -> str:
+    text = user_text(body)
+    start = text.index("[条目 ") + 4
+    return text[start : start + 7]
+
+
+def run_args(results: Path, data: Path, api_base: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "harness.cli", "run", "model=local", f"model.api_base={api_base}", "model.name=fake",
+        f"results_dir={results}", "dataset.name=many", f"dataset.data_files=[{data}]",
+        "metrics.bertscore.enabled=false", "progress=false", "model.retry_base_s=0.01", "model.retry_cap_s=0.05",
+        *extra,
+    ]  # fmt: skip
+
+
+def harness(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def all_rows(results: Path) -> list[dict]:
+    """Rows of the finished runs (superseded runs' rows were carried over)."""
+    rows = []
+    for manifest in (results / "runs").rglob("run.json"):
+        if json.loads(manifest.read_text(encoding="utf-8"))["status"] == "finished":
+            rows += read_jsonl(manifest.parent / "rows.jsonl")
+    return rows
+
+
+def test_second_identical_run_is_served_from_cache(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 12)
+    with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
+        first = harness(*run_args(tmp_path, data, server.api_base))
+        assert first.returncode == 0, first.stderr
+        assert len(server.requests) == 12
+        second = harness(*run_args(tmp_path, data, server.api_base, "resume=never"))
+        assert second.returncode == 0, second.stderr
+        assert len(server.requests) == 12  # zero new requests
+    rows = sorted(all_rows(tmp_path), key=lambda r: r["finished_at"])
+    assert sum(r["generation"]["cache_hit"] for r in rows) == 12
+    assert {r["scores"]["rougeL_f"] for r in rows[:12]} == {r["scores"]["rougeL_f"] for r in rows[12:]}
+
+
+def test_replay_miss_fails_naming_item_and_model(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 3)
+    with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
+        proc = harness(*run_args(tmp_path, data, server.api_base, "cache.mode=replay"))
+        assert server.requests == []
+    assert proc.returncode == 2
+    assert "it-000" in proc.stderr and "fake" in proc.stderr and "replay" in proc.stderr
+
+
+def test_faults_are_retried_or_recorded_with_their_cause(tmp_path):
+    """20% of requests fail (429 with Retry-After, 500, timeouts, malformed bodies); items whose
+    every attempt failed are exactly the recorded failures."""
+    lock = threading.Lock()
+    attempts: Counter[str] = Counter()
+    succeeded: set[str] = set()
+    faults = ["429", "500", "timeout", "malformed", "ok", "ok", "ok", "ok", "ok", "ok"]
+
+    def script(body):
+        item = item_of(body)
+        with lock:
+            attempts[item] += 1
+            n = attempts[item]
+        # Deterministic schedule: some items fail once, some twice, a few always.
+        idx = int(item[3:])
+        kind = "ok"
+        if idx % 10 == 0:
+            kind = faults[(n - 1) % 4]  # always failing
+        elif idx % 5 == 0 and n <= 2:
+            kind = faults[(idx // 5 + n) % 4]
+        if kind == "ok":
+            with lock:
+                succeeded.add(item)
+            return Reply(BULLETS)
+        if kind == "429":
+            return Reply("slow down", status=429, headers={"Retry-After": "0"})
+        if kind == "500":
+            return Reply("boom", status=500)
+        if kind == "timeout":
+            return Reply(BULLETS, delay_s=1.5)
+        return Reply(raw_body=b'{"choices": [{"message": ')
+
+    data = make_dataset(tmp_path / "d.jsonl", 60)
+    with FakeOpenAI(script) as server:
+        proc = harness(*run_args(tmp_path, data, server.api_base, "model.timeout_s=0.5", "model.num_retries=3",
+                                 "model.max_concurrency=8", "cache.mode=off"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["item_id"]: r for r in all_rows(tmp_path)}
+    assert len(rows) == 60
+    failed = {i for i, r in rows.items() if r["error"]}
+    assert failed == {f"it-{i:04d}" for i in range(60)} - succeeded
+    assert failed == {f"it-{i:04d}" for i in range(0, 60, 10)}
+    assert {rows[i]["error"]["class"] for i in failed} <= {
+        "rate_limit",
+        "server_error",
+        "timeout",
+        "malformed_response",
+    }
+    assert all(rows[i]["scores"] == {} for i in failed)
+    board = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    assert "| 54 | 6 (" in board
+
+
+def _wait_for_rows(path: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists() and len(path.read_text(encoding="utf-8").splitlines()) >= n:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended before {n} rows: {proc.stderr.read() if proc.stderr else ''}")
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for rows")
+
+
+@pytest.mark.parametrize(
+    "kill_points",
+    [pytest.param([20], id="one-kill"), pytest.param([10, 35, 60], id="three-kills", marks=pytest.mark.slow)],
+)
+def test_kill_9_then_resume_equals_uninterrupted(tmp_path, kill_points):
+    n_items = 80
+    data = make_dataset(tmp_path / "d.jsonl", n_items)
+    lock = threading.Lock()
+    requests: Counter[str] = Counter()
+
+    def script(body):
+        with lock:
+            requests[item_of(body)] += 1
+        return Reply(f"- {item_of(body)} 的第一条要点。\n- 第二条要点。\n- 第三条要点。", delay_s=0.03)
+
+    # cache off: resuming must not depend on the response cache to avoid repeated calls.
+    with FakeOpenAI(script) as server:
+        args = run_args(tmp_path / "r", data, server.api_base, "cache.mode=off", "model.max_concurrency=2",
+                        "score_batch_size=4")  # fmt: skip
+        for point in kill_points:
+            proc = subprocess.Popen(
+                args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            # wait until the run directory of this attempt has enough generations
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                gens = (
+                    [p for p in (tmp_path / "r" / "runs").rglob("generations.jsonl")]
+                    if (tmp_path / "r").exists()
+                    else []
+                )
+                total = sum(len(read_jsonl(p)) for p in gens)
+                if total >= point:
+                    break
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        generated_before = {g["item_id"] for p in (tmp_path / "r" / "runs").rglob("generations.jsonl")
+                            for g in read_jsonl(p) if g.get("text")}  # fmt: skip
+        final = harness(*args)
+        assert final.returncode == 0, final.stderr
+        clean = harness(*run_args(tmp_path / "clean", data, server.api_base, "cache.mode=off"))
+        assert clean.returncode == 0, clean.stderr
+    resumed = all_rows(tmp_path / "r")
+    reference = {r["item_id"]: r for r in all_rows(tmp_path / "clean")}
+    ids = [r["item_id"] for r in resumed]
+    assert len(ids) == len(set(ids)) == n_items
+    for row in resumed:
+        assert row["scores"] == reference[row["item_id"]]["scores"]
+        assert row["generation"]["bullets"] == reference[row["item_id"]]["generation"]["bullets"]
+    # no repeated request for an item whose generation had finished before a kill
+    # (the clean run adds exactly one request per item)
+    assert all(requests[i] == 2 for i in generated_before)
+    summary = next(
+        json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "r" / "runs").rglob("summary.json")
+    )
+    assert summary["resumed_from"] and len(summary["resumed_items"]) > 0
+
+
+def test_canary_key_never_written(tmp_path):
+    canary = "sk-canary-0123456789abcdefCANARY"
+    data = make_dataset(tmp_path / "d.jsonl", 6)
+
+    def script(body):
+        if item_of(body) == "it-0003":
+            return Reply(f"invalid key {canary}", status=401)
+        return Reply(BULLETS)
+
+    with FakeOpenAI(script) as server:
+        proc = harness(*run_args(tmp_path, data, server.api_base, "model.api_key_env=CANARY_KEY"),
+                       env={"CANARY_KEY": canary})  # fmt: skip
+        assert server.headers[0]["authorization"] == f"Bearer {canary}"
+    assert proc.returncode == 0, proc.stderr
+    assert canary not in proc.stdout + proc.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "d.jsonl"]
+    assert any(p.suffix == ".sqlite" for p in written) and any(p.name == "rows.jsonl" for p in written)
+    for path in written:
+        assert canary.encode() not in path.read_bytes(), path
+
+
+def test_budget_stops_cleanly_before_exceeding(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 30)
+    with FakeOpenAI(lambda body: Reply(BULLETS, prompt_tokens=1000, completion_tokens=100)) as server:
+        # each call costs 1000*1e-5 + 100*1e-5 = 0.011 USD; worst case reserved is higher
+        proc = harness(*run_args(tmp_path, data, server.api_base, "budget_usd=0.1", "model.max_concurrency=1",
+                                 "model.input_cost_per_token=1e-5", "model.output_cost_per_token=1e-5",
+                                 "model.params.max_tokens=200", "cache.mode=off"))  # fmt: skip
+    assert proc.returncode == 1
+    assert "budget" in proc.stderr
+    run_dir = next((tmp_path / "runs").rglob("run.json")).parent
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "stopped"
+    rows = read_jsonl(run_dir / "rows.jsonl")
+    spent = sum(r["generation"]["cost_usd"] for r in rows)
+    assert 0 < len(rows) < 30 and spent <= 0.1
+    assert len(server.requests) == len(rows)
+
+
+def test_long_article_truncated_by_context_window_and_flagged(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 2)
+    with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
+        proc = harness(*run_args(tmp_path, data, server.api_base, "model.max_input_tokens=400",
+                                 "model.params.max_tokens=100"))  # fmt: skip
+        sent = [user_text(b) for b in server.requests]
+    assert proc.returncode == 0, proc.stderr
+    rows = all_rows(tmp_path)
+    assert all("source_truncated" in r["flags"] for r in rows)
+    info = rows[0]["generation"]["source_truncation"]
+    assert info["policy"] == "keep_head" and info["kept_chars"] < info["source_chars"]
+    assert all("<<<原文结束>>>" in text for text in sent)
+
+
+def test_failure_budget_stops_the_run(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 20)
+    with FakeOpenAI(lambda body: Reply("nope", status=400)) as server:
+        proc = harness(*run_args(tmp_path, data, server.api_base, "max_failures=3", "model.max_concurrency=1",
+                                 "cache.mode=off"))  # fmt: skip
+        assert len(server.requests) < 20
+    assert proc.returncode == 1 and "max_failures=3" in proc.stderr
