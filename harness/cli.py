@@ -20,7 +20,14 @@ commands:
                           `harness run --help` shows Hydra's help and the config groups;
                           `harness run --cfg job` prints the composed config without running.
   leaderboard [--results-dir DIR] [--rank-by METRIC]
-                          rebuild results/leaderboard.md and .csv from every finished run.
+                          rebuild results/leaderboard.{md,csv,json} and the HTML site.
+  judge-eval [OVERRIDES...]
+                          measure the LLM judge (judge=<model>) and the deterministic fact
+                          checker on datasets/judge_calibration; adds the judge section.
+  compare RUN_A RUN_B [--metrics m1,m2] [--results-dir DIR]
+                          paired comparison of two runs on their common items.
+  gate --baseline B --candidate C [--rules conf/gate/default.yaml] [--report FILE]
+                          CI gate for prompt changes: exit 0 pass, 1 regression, 2 usage error.
 
 Config lives in conf/ (groups: dataset, model, prompt, metrics). See README.md.
 """
@@ -72,6 +79,67 @@ def _leaderboard(argv: list[str]) -> int:
     return 0
 
 
+def _compose(argv: list[str]):  # -> HarnessConfig
+    from hydra import compose, initialize_config_dir
+
+    from harness import config as hc
+
+    hc.register_resolvers()
+    hc.register_schema()
+    with initialize_config_dir(version_base="1.3", config_dir=str(hc.CONF_DIR)):
+        cfg = compose(config_name="config", overrides=argv)
+    return hc.to_typed(cfg)
+
+
+def _judge_eval(argv: list[str]) -> int:
+    import logging
+
+    from harness.config import ConfigError, project_path
+    from harness.data.load import DatasetError
+    from harness.report import judge_eval as je
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    try:
+        cfg = _compose(argv)
+        items = je.load_calibration(project_path(cfg.judge.calibration_set))
+    except (ConfigError, DatasetError) as exc:
+        print(f"harness judge-eval: {exc}", file=sys.stderr)
+        return 2
+    report: dict = {
+        "n": len(items),
+        "calibration_set": cfg.judge.calibration_set,
+        "checker": je.checker_report(items),
+    }
+    if cfg.judge.enabled and cfg.judge.model is not None:
+        from harness.generate.cache import ResponseCache
+        from harness.generate.providers import preflight
+        from harness.pipeline import make_judge
+
+        try:
+            preflight(cfg.judge.model, None)
+            cache = ResponseCache(project_path(cfg.cache.path), cfg.cache.mode)
+        except (ConfigError, ValueError) as exc:
+            print(f"harness judge-eval: {exc}", file=sys.stderr)
+            return 2
+        scorer = make_judge(cfg, cache, None)
+        meta = scorer.meta()
+        report["judge"] = {
+            "name": cfg.judge.model.name,
+            "model": cfg.judge.model.litellm_model,
+            "claims_prompt": f"{meta['prompts']['claims']['id']}@{meta['prompts']['claims']['version']}",
+            "meta": meta,
+        }
+        report["judge_report"] = je.evaluate_judge(scorer, items)
+        cache.close()
+    path = je.write_report(Path(cfg.results_dir), report)
+    print(je.render_markdown([report]))
+    print(f"wrote {path}")
+    from harness.report.leaderboard import build_leaderboard
+
+    build_leaderboard(Path(cfg.results_dir), cfg.metrics.rank_by)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -82,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(rest)
     if command == "leaderboard":
         return _leaderboard(rest)
+    if command == "judge-eval":
+        return _judge_eval(rest)
     print(f"harness: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
     return 2
 

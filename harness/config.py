@@ -104,11 +104,44 @@ class BertScoreConfig:
 
 
 @dataclass
+class FactsConfig:
+    # Deterministic: numbers/quantities and named entities in the summary but not in the source.
+    enabled: bool = True
+
+
+@dataclass
+class FormatConfig:
+    enabled: bool = True
+    n_bullets: int = 3
+    min_chars: int = 40
+    max_chars: int = 200
+    min_chinese_share: float = 0.5
+
+
+@dataclass
 class MetricsConfig:
     rouge: RougeConfig = field(default_factory=RougeConfig)
     bertscore: BertScoreConfig = field(default_factory=BertScoreConfig)
+    facts: FactsConfig = field(default_factory=FactsConfig)
+    format: FormatConfig = field(default_factory=FormatConfig)
     # The leaderboard ranks rows by this column.
     rank_by: str = "rougeL_f"
+
+
+@dataclass
+class JudgeConfig:
+    """The LLM judge (claim-level factuality, key-point coverage). Off by default: the offline
+    run shows the deterministic checks and marks the judge columns unavailable."""
+
+    enabled: bool = False
+    # Any litellm model, configured like a generator (conf/judge/*.yaml pull one from conf/model/).
+    model: ModelConfig | None = None
+    claims_prompt: str = "conf/judge_prompts/claims_v1.yaml"
+    coverage_prompt: str = "conf/judge_prompts/coverage_v1.yaml"
+    max_concurrency: int = 4
+    max_tokens: int = 4096
+    # The labelled claims `harness judge-eval` measures the judge (and the fact checker) on.
+    calibration_set: str = "datasets/judge_calibration/items.jsonl"
 
 
 @dataclass
@@ -124,6 +157,7 @@ class HarnessConfig:
     model: ModelConfig = MISSING
     prompt: PromptConfig = MISSING
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     seed: int = 0
     # Stop cleanly before the run's generation + judge spend would exceed this (USD); null = none.

@@ -73,16 +73,21 @@ class Job:
                 f"budget_usd is set but litellm has no price for '{cfg.model.litellm_model}': set "
                 "model.input_cost_per_token and model.output_cost_per_token"
             )
+        if cfg.judge.enabled:
+            if cfg.judge.model is None:
+                raise ConfigError("judge.enabled=true needs judge.model (e.g. judge=local or judge=openai)")
+            preflight(cfg.judge.model, None)
         self.items = load_items(cfg.dataset)
         self.fingerprint = dataset_fingerprint(self.items)
-        self.scorers: list[Scorer] = build_scorers(cfg.metrics)
         try:
             self.cache = ResponseCache(project_path(cfg.cache.path), cfg.cache.mode)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         self.budget = Budget(cfg.budget_usd)
-        self.store = RunStore(run_dir)
         self.unavailable: dict[str, str] = {}
+        self.warnings: list[str] = []
+        self.scorers: list[Scorer] = build_scorers(cfg.metrics, self._judge())
+        self.store = RunStore(run_dir)
         self.rows: list[dict[str, Any]] = []
         self.common = {
             "schema_version": ROW_SCHEMA_VERSION,
@@ -109,6 +114,22 @@ class Job:
             else None
         )
 
+    def _judge(self) -> Any:
+        """The LLM judge scorer, sharing the run's response cache (kind "judge") and budget."""
+        if not self.cfg.judge.enabled or self.cfg.judge.model is None:
+            self.unavailable["judge"] = (
+                "no LLM judge configured (judge=none): run with judge=<model>, e.g. judge=openai or "
+                "judge=local judge.model.api_base=http://127.0.0.1:PORT/v1"
+            )
+            return None
+        from harness.score.judge import self_preference_warning
+
+        warning = self_preference_warning(self.cfg.judge.model.litellm_model, self.cfg.model.litellm_model)
+        if warning:
+            log.warning(warning)
+            self.warnings.append(warning)
+        return make_judge(self.cfg, self.cache, self.budget)
+
     def _run_key(self) -> str:
         """Identity of the job for resuming: same data, model, prompt, seed and metric settings."""
         basis = {
@@ -127,6 +148,10 @@ class Job:
             "n_items": len(self.items),
             "metrics": {s.name: s.meta() for s in self.scorers},
             "unavailable": self.unavailable,
+            "warnings": self.warnings,
+            "judge": None
+            if self.cfg.judge.model is None or not self.cfg.judge.enabled
+            else {"model": self.cfg.judge.model.litellm_model, "name": self.cfg.judge.model.name},
             "host": socket.gethostname(),
             "pid": os.getpid(),
             **extra,
@@ -384,6 +409,22 @@ class Job:
         self.store.close()
         self.cache.close()
         return summary
+
+
+def make_judge(cfg: HarnessConfig, cache: Any, budget: Budget | None) -> Any:
+    """A JudgeScorer for `cfg.judge` (enabled, with a model), its calls cached as kind "judge"."""
+    from harness.score.judge import JudgeScorer, ProviderCompleter
+
+    judge = cfg.judge
+    assert judge.model is not None
+    provider = Provider(judge.model, kind="judge", cache=cache, budget=budget, seed=cfg.seed)
+    return JudgeScorer(
+        ProviderCompleter(provider, max_tokens=judge.max_tokens),
+        judge_model=judge.model.litellm_model,
+        claims_prompt=project_path(judge.claims_prompt),
+        coverage_prompt=project_path(judge.coverage_prompt),
+        max_concurrency=judge.max_concurrency,
+    )
 
 
 class _Progress:

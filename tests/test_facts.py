@@ -164,7 +164,16 @@ def test_version_numbers_are_not_free_numbers() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["三星发布新机", "三大运营商", "十分重要", "一起推进", "统一标准", "零一万物发布", "数十亿美元", "第三方"],
+    [
+        "三星发布新机",
+        "三大运营商",
+        "十分重要",
+        "一起推进",
+        "统一标准",
+        "零一万物发布",
+        "数十亿美元",
+        "第三方",
+    ],
 )
 def test_words_with_numeral_characters_are_no_numbers(text: str) -> None:
     assert extract_quantities(text) == []
@@ -211,6 +220,9 @@ SUPPORTED = [
     ("最长 60 秒", "视频最长可达60秒"),
     ("20 PFLOPS", "算力达 20 petaflops"),
     ("一千辆", "部署 1000 辆无人车"),
+    ("MMLU 90.2", "在 MMLU 上得分 90.2"),
+    ("约 20 亿美元", "估值约为 21 亿美元"),
+    ("13B 模型", "参数量达 130 亿的模型"),
     ("10 月", "10月20日对外披露"),
 ]
 
@@ -230,6 +242,12 @@ UNSUPPORTED = [
     ("七部门", "六部门联合印发", "七部门"),
     ("第三季度", "第四季度营收增长", "第三季度"),
     ("7.6 亿美元", "营收 7.5 亿美元", "7.6 亿美元"),  # not a rounding of 7.5
+    ("营收 8 亿美元", "营收 7.5 亿美元", "8 亿美元"),  # a rounding, but 6.7% off
+    ("月活超 1 万", "上下文 8K", "1 万"),
+    ("融资超 26 亿元", "融资超过 25 亿元", "26 亿元"),  # same precision: no hedge tolerance
+    ("约 2 亿美元", "约 1.6 亿美元", "2 亿美元"),  # hedged but 25% off
+    ("发布 Apache 8.0", "采用 Apache 2.0 开源许可协议发布，该模型每层有 8 个专家", "Apache 8.0"),
+    ("用时 10 倍", "准确率提升 10%，速度快 3 倍", "10 倍"),  # unit named elsewhere is not enough
 ]
 
 
@@ -596,9 +614,20 @@ def test_scorer_faithful_and_unfaithful() -> None:
     # quantities: 10 月 17 日, 4.0, 5500 万, 80 万 -> 1 of 4 unsupported
     assert bad.values["facts_numbers"] == 4.0
     assert bad.values["facts_number_unsupported_rate"] == pytest.approx(0.25)
-    assert bad.values["facts_entity_unsupported_rate"] == pytest.approx(
-        1 / bad.values["facts_entities"]
+    assert bad.values["facts_entity_unsupported_rate"] == pytest.approx(1 / bad.values["facts_entities"])
+
+
+def test_scorer_reads_title_and_date() -> None:
+    item = Item(
+        id="x",
+        title="百度发布文心大模型4.0",
+        url="https://example.com",
+        source="该公司于 10 月 17 日发布新一代模型。",
+        reference=("r",),
+        date="2023-10-17",
     )
+    [result] = FactsScorer().score([item], [["百度 2023 年 10 月 17 日发布文心大模型 4.0。"]])
+    assert result.flags == [], result.evidence
 
 
 def test_scorer_empty_output() -> None:

@@ -61,11 +61,10 @@ class _Entry:
 
 
 class _Waiter:
-    __slots__ = ("fut", "tokens", "blocked_on")
+    __slots__ = ("fut", "blocked_on")
 
-    def __init__(self, fut: asyncio.Future[None], tokens: int):
+    def __init__(self, fut: asyncio.Future[None]):
         self.fut = fut
-        self.tokens = tokens
         # What the head waiter currently waits for: "slot" (a release), "tokens" (a record() that
         # lowers usage, or time) or "time". Decides which events are worth waking it for.
         self.blocked_on = ""
@@ -205,7 +204,7 @@ class RateLimiter:
     def _blocker(self, tokens: int, now: float) -> tuple[str, float]:
         """("", 0) when a request of `tokens` may start now; else what blocks it and, for the
         time-based limits, the delay until the window has room (0 for "slot")."""
-        if self._in_flight > self.max_concurrency:
+        if self._in_flight >= self.max_concurrency:
             return "slot", 0.0
         if not self._log_enabled:
             return "", 0.0
@@ -285,7 +284,7 @@ class RateLimiter:
             if not reason:
                 return self._admit(tokens, now, 0.0)
         loop = asyncio.get_running_loop()
-        me = _Waiter(loop.create_future(), tokens)
+        me = _Waiter(loop.create_future())
         queue = self._queue
         queue.append(me)
         started = now

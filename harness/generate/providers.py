@@ -238,7 +238,7 @@ class Provider:
     ) -> Completion:
         """One chat completion. Call errors are returned in the Completion, never raised; only
         CacheMiss (cache=replay) and BudgetExhausted propagate, since they stop the run."""
-        from harness.generate.retry import call_with_retries, error_class
+        from harness.generate.retry import call_with_retries, error_class, require_choices
 
         key = None
         if self.cache is not None:
@@ -271,7 +271,7 @@ class Provider:
                 usage = getattr(response, "usage", None)
                 permit.record(int(getattr(usage, "total_tokens", 0) or estimate))
             # A 200 without a usable message is a malformed reply: raise so it is retried.
-            response.choices[0].message  # noqa: B018
+            require_choices(response)
             return response
 
         started = time.perf_counter()

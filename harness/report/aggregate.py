@@ -71,7 +71,15 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "errors": errors,
         "errors_by_class": errors_by_class,
         "generation": call_stats([r.get("generation") or {} for r in ok]),
+        "judge": judge_stats(rows),
     }
+
+
+def judge_stats(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Cost, tokens and latency of the judge's calls per item (None when no judge ran)."""
+    usages = [((r.get("evidence") or {}).get("judge") or {}).get("usage") for r in rows]
+    usages = [u for u in usages if u]
+    return call_stats(usages) if usages else None
 
 
 def _percentile(values: list[float], q: float) -> float | None:

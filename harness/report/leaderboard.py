@@ -209,8 +209,9 @@ def render_markdown(board: dict[str, Any]) -> str:
         f"Rebuilt from every finished run under `results/runs/`; ranked by `{board['rank_by']}`.",
         f"Means with {st['confidence']:.0%} bootstrap intervals over items ({st['method']}, "
         f"{st['n_resamples']} resamples, seed {st['seed']}). ★ leader; ≈ not significantly different "
-        f"from the leader on `{board['rank_by']}` (paired approximate randomization, p ≥ {st['alpha']}); † reads the reference "
-        "(an upper bound, not a competitor). Failed items are excluded from means and counted.",
+        f"from the leader on `{board['rank_by']}` (paired approximate randomization, p ≥ {st['alpha']}); "
+        "† reads the reference (an upper bound, not a competitor). Failed items are excluded from means "
+        "and counted.",
         "",
     ]
     if not board["datasets"]:
@@ -319,13 +320,25 @@ def _num(value: float | None) -> str:
 
 def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f") -> list[Path]:
     """Rewrite results/leaderboard.{md,csv,json} (atomically) from all finished runs."""
+    from harness.report import judge_eval
+
     board = build_board(collect(results_dir), rank_by)
+    reports = judge_eval.load_reports(results_dir)
+    board["judge_calibration"] = [
+        {k: v for k, v in r.items() if k != "judge_report"}
+        | (
+            {"judge_report": {k: v for k, v in r["judge_report"].items() if k != "predictions"}}
+            if r.get("judge_report")
+            else {}
+        )
+        for r in reports
+    ]
     paths = [
         results_dir / "leaderboard.md",
         results_dir / "leaderboard.csv",
         results_dir / "leaderboard.json",
     ]
-    write_text_atomic(paths[0], render_markdown(board))
+    write_text_atomic(paths[0], render_markdown(board) + judge_eval.render_markdown(reports))
     write_text_atomic(paths[1], render_csv(board))
     write_json_atomic(paths[2], board)
     return paths

@@ -31,30 +31,37 @@ One left-to-right scan recognises, in this order of priority:
 
 Small numbers decision: a lone Chinese digit (二..九, 两, 十) is a number only after 第 (ordinal:
 第四季度) or before a counting word or unit (三种规模, 七部门, 两条); so 三星, 三大, 十分, 一起 are
-not numbers. A lone 一 is never a number except in 第一 (一个/一款/一种 mostly mean "a"). Vague
-amounts after 数/几/上/成 (数十亿, 上千) are skipped. Arabic digits are always numbers.
+not numbers. A lone 一 is never a number except in 第一 (一个/一款/一种 mostly mean "a"); 第三方 is
+no ordinal. Vague amounts (数十亿, 几十) are skipped. Arabic digits are always numbers. Ordinals and
+counts are then checked like any number: 七部门 against a source saying 六部门 is flagged.
 
 Support (`unsupported_quantities`)
 ----------------------------------
 A summary quantity is supported when the source has a compatible quantity:
 
-- equal values (relative tolerance 1e-9), or the source value rounded to the summary's precision
-  (summary "约 7.6 亿" or "7.6 亿" vs source "7.563 亿"; precision = the summary's last written
-  decimal place times its magnitude). With a hedge word (约, 近, 超, 逾, 多, 余, 左右, 以上, ...)
-  a difference below the summary's precision including trailing zeros and at most 10% is also
-  accepted ("超过 1000 万" vs "1023 万", "近 5 亿" vs "4.9 亿");
-- units must agree: a currency, percentage, size or unit quantity needs the same unit in the
-  source, or the same value without a unit in the source while that unit is named somewhere in the
-  source ("估值 30 亿" + "美元" elsewhere supports "30 亿美元"); so 7.5 亿美元 -> 7.5 亿元 is flagged;
-  a summary number without a unit is supported by any source quantity of that value (also a date
-  part or a number inside a model name: "4.5 版本" vs "GPT-4.5");
+- values: equal (relative tolerance 1e-9); or the source value rounded to the summary's written
+  precision (last written decimal place times the magnitude) and within 5% of it (summary "7.6 亿"
+  or "约 7.6 亿" vs source "7.563 亿"; "34.1 亿" vs "34.06 亿"; but "8 亿" vs "7.5 亿" and "1 万" vs
+  "8K" are flagged); or, with a hedge word (约, 近, 超过, 逾, 多, 余, 左右, 以上, ...), off by less
+  than the summary's precision including trailing zeros and at most 10%, when the source is written
+  more precisely ("超过 1000 万" vs "1023 万", "近 5 亿" vs "4.9 亿"; but "超 26 亿" vs "超过 25 亿"
+  is flagged: both are written at the same precision);
+- units: a currency, percentage, size or unit quantity needs the same unit in the source
+  (7.5 亿美元 -> 7.5 亿元, 60 秒 -> 60 分钟, 35% -> 35 倍 are flagged). Exception for currencies and
+  sizes only: the same value without a unit in the source while the currency (or 参数) is named
+  somewhere in the source ("估值 30 亿" + "美元" elsewhere supports "30 亿美元"; "参数量 130 亿"
+  supports "13B"). A summary number without a unit is supported by any source quantity of that value
+  (also a date part, or a number inside a model name: "4.5 版本" vs "GPT-4.5");
 - dates: every part the summary gives must match a source date (month and day together), and a
   summary year must occur as a year in the source ("2 月 27 日" is supported by "2023年2月27日";
   "2024 年" is not supported by a source that only mentions 2023);
 - versions: the token must occur in the source as a whole token, separators and case aside
   ("Llama2" = "Llama 2" = "LLaMA-2"; "GPT-4" is not supported by "GPT-4o" or "GPT-4.5"). A version
-  formed by joining a Latin word and a spaced number ("MMLU 90.2") is also supported when the word
-  and the number occur separately.
+  formed by joining a Latin word and a spaced number ("MMLU 90.2") is also supported when the source
+  has the word followed within 15 characters by that number ("MMLU 上得分 90.2").
+
+The source side is read generously: numbers inside model names (Qwen-72B gives a 72B size) and
+the magnitude of a range ("5-10 亿" gives 5 亿) are added to what the source supports.
 
 Entities (`extract_entities`)
 -----------------------------
@@ -76,10 +83,23 @@ lexicon-free jieba word of 3+ characters whose first or last character is a segm
 -> 小红); or it ends with a generic suffix (集团, 公司, 科技, ...) that can be dropped (蚂蚁集团 ->
 蚂蚁); or, for a multi-word Latin name, every word occurs (numbers inside are the number check's job).
 
-Known limitations: meaning is not checked (a right number attached to the wrong thing passes);
-relative dates (今年, 去年) and fractions (三分之一) are not quantities; a rounding-consistent change
-passes (7.5 亿 -> 8 亿 reads as rounding); jieba misses unknown names outside the lexicon that are
-not tagged as names, and flags transliterations written differently in the source.
+FactsScorer checks each generated bullet against what the model was shown: the item's title,
+date and source (a year taken from the item's date is not an invention). A model name with a
+number (GPT-5) is both a quantity and a Latin-script entity, so a changed version can show in both
+lists.
+
+Measured (tests/test_facts.py and the embedded sample): on 44 hand-written (source, faithful
+claim, corrupted claim) triples, recall 1.00 and false-alarm rate 0.00; the sample's 96 human
+reference bullets have 1 unsupported quantity in 383 (五种语言, a count the source does not state)
+and 1 unsupported entity in 403 (建库, a jieba slip); extractive baselines have none.
+
+Known limitations: meaning is not checked (a right number attached to the wrong thing, or a
+corrupted value that happens to occur elsewhere in the source, passes); relative dates (今年, 去年),
+fractions (三分之一) and vague amounts (两成, 数十亿) are not quantities; a change within the
+rounding/hedge tolerance passes (约 20 亿 for 21 亿); unit words without a number (每秒 -> 每分钟)
+are not seen; a summary number without a unit matches any source quantity of that value; entity
+aliases outside the lexicon (a translated or transliterated name written differently in the source)
+are flagged, and names jieba does not tag and the lexicon does not list are not checked.
 """
 
 from __future__ import annotations

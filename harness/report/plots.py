@@ -1,0 +1,274 @@
+"""Leaderboard plots (PNG, matplotlib's Agg canvas, no pyplot state) for the static site.
+
+Per dataset of the board (`build_board`):
+- `<dataset>-metrics.png`: each row's mean with its 95% interval, one panel per headline metric
+  present (ROUGE-L F, ROUGE-Lsum F, BERTScore F1, judge factual precision, key-point recall);
+- `<dataset>-pareto.png`: quality (the board's rank_by metric) against cost per 100 items, with the
+  Pareto front (lower cost, higher quality). Rows with an unknown cost are left out and named in
+  the subtitle; rows that read the reference (the oracle) are drawn but kept off the front.
+
+Labels are ASCII unless a CJK font is installed (matplotlib has none by default), so a Chinese
+model name never turns into empty boxes: non-ASCII characters become "?" and every label starts
+with the row's rank, which matches the table.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from harness.config import safe_name
+
+PLOTS_DIR = "plots"
+PLOT_METRICS = (
+    ("rougeL_f", "ROUGE-L F"),
+    ("rougeLsum_f", "ROUGE-Lsum F"),
+    ("bertscore_f1", "BERTScore F1"),
+    ("judge_factual_precision", "Judge factual precision"),
+    ("judge_keypoint_recall", "Judge key-point recall"),
+)
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+DPI = 110
+
+
+def plot_paths(dataset: str) -> dict[str, str]:
+    """Paths of a dataset's plots relative to the site directory (also what index.html links)."""
+    stem = safe_name(dataset)
+    return {"metrics": f"{PLOTS_DIR}/{stem}-metrics.png", "pareto": f"{PLOTS_DIR}/{stem}-pareto.png"}
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points (cost, quality) no other point dominates, by cost then quality.
+
+    A point dominates another if it costs no more and scores no less, and is strictly better in
+    one of the two. Equal points do not dominate each other, so both stay on the front."""
+    front = []
+    for i, (ci, qi) in enumerate(points):
+        dominated = any(
+            cj <= ci and qj >= qi and (cj < ci or qj > qi) for j, (cj, qj) in enumerate(points) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: (points[i][0], -points[i][1], i))
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The name of an installed CJK font matplotlib can use, or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in names), None)
+
+
+def plot_label(text: str) -> str:
+    """`text` as matplotlib can draw it: unchanged with a CJK font, else ASCII ("?" for the rest)."""
+    text = text.replace("\u2193", "(lower is better)").replace("\u2191", "(higher is better)")
+    if cjk_font():
+        return text
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in folded)
+
+
+def _row_label(row: dict[str, Any]) -> str:
+    prompt = row.get("prompt") or {}
+    mark = (
+        " *" if row.get("leader") else (" ~" if (row.get("vs_leader") or {}).get("indistinguishable") else "")
+    )
+    ref = " (reads ref)" if row.get("uses_reference") else ""
+    return plot_label(
+        f"#{row['rank']} {row['model']} [{prompt.get('id', '?')}@{prompt.get('version', '?')}]{ref}{mark}"
+    )
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _note_figure(title: str, note: str) -> Any:
+    fig = _figure(7, 2.2)
+    fig.suptitle(plot_label(title), fontsize=11)
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, plot_label(note), ha="center", va="center", wrap=True, fontsize=10, color="#444")
+    return fig
+
+
+def metrics_figure(dataset: dict[str, Any], confidence: float = 0.95) -> Any:
+    """One horizontal error-bar panel per headline metric present in the dataset's rows."""
+    rows = dataset["rows"]
+    panels = [
+        (key, label)
+        for key, label in PLOT_METRICS
+        if any(_finite((r["metrics"].get(key) or {}).get("mean")) for r in rows)
+    ]
+    title = f"{dataset['name']}: means with {confidence:.0%} bootstrap intervals"
+    if not panels:
+        return _note_figure(title, "No headline metric (ROUGE-L, ROUGE-Lsum, BERTScore, judge) has values.")
+    labels = [_row_label(r) for r in rows]
+    width = 2.2 + 0.07 * max(len(s) for s in labels) + 3.2 * len(panels)
+    fig = _figure(min(width, 22), 1.4 + 0.42 * len(rows))
+    fig.suptitle(plot_label(title), fontsize=11)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    y = list(range(len(rows)))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        for yi, row in zip(y, rows, strict=True):
+            m = row["metrics"].get(key) or {}
+            mean = m.get("mean")
+            if not _finite(mean):
+                ax.text(
+                    0.02, yi, "n/a", va="center", fontsize=8, color="#888", transform=ax.get_yaxis_transform()
+                )
+                continue
+            low, high = m.get("low"), m.get("high")
+            err = [[mean - low], [high - mean]] if _finite(low) and _finite(high) else None
+            color = (
+                "#999999" if row.get("uses_reference") else ("#c0392b" if row.get("leader") else "#2c6fbb")
+            )
+            ax.errorbar([mean], [yi], xerr=err, fmt="o", color=color, ecolor=color, capsize=3, markersize=5)
+        ax.set_title(label, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        lo, hi = ax.get_xlim()
+        if lo >= -0.05 and hi <= 1.05:
+            ax.set_xlim(0, 1)
+    axes[0].set_yticks(y, labels, fontsize=8)
+    axes[0].invert_yaxis()  # rank 1 on top, as in the table
+    fig.supxlabel(
+        plot_label("* leader, ~ not significantly different from the leader; grey: reads the reference"),
+        fontsize=8,
+    )
+    return fig
+
+
+def pareto_figure(dataset: dict[str, Any], rank_by: str, rank_label: str) -> Any:
+    """Quality (rank_by mean, with its interval) against cost per 100 items; Pareto front marked."""
+    title = f"{dataset['name']}: {rank_label} vs cost per 100 items"
+    known, no_cost, no_quality = [], [], []
+    for row in dataset["rows"]:
+        quality = (row["metrics"].get(rank_by) or {}).get("mean")
+        cost = (row.get("generation") or {}).get("cost_per_100_items_usd")
+        if not _finite(quality):
+            no_quality.append(row)
+        elif not _finite(cost):
+            no_cost.append(row)
+        else:
+            known.append((row, float(cost), float(quality)))
+    notes = []
+    if no_cost:
+        notes.append("omitted, cost unknown: " + ", ".join(f"#{r['rank']} {r['model']}" for r in no_cost))
+    if no_quality:
+        notes.append(f"omitted, no {rank_by}: " + ", ".join(f"#{r['rank']} {r['model']}" for r in no_quality))
+    if not known:
+        return _note_figure(
+            title, "No row has both a known cost and a value: nothing to plot.\n" + "\n".join(notes)
+        )
+    competitors = [k for k in known if not k[0].get("uses_reference")]
+    front_rows = {id(competitors[i][0]) for i in pareto_front([(c, q) for _, c, q in competitors])}
+    if len(competitors) < len(known):
+        notes.append("grey: reads the reference, not on the front")
+    fig = _figure(8, 5.2)
+    fig.suptitle(plot_label(title), fontsize=11)
+    ax = fig.add_subplot()
+    if notes:
+        ax.set_title(plot_label("; ".join(notes)), fontsize=8, color="#555", wrap=True)
+    for row, cost, quality in known:
+        m = row["metrics"][rank_by]
+        low, high = m.get("low"), m.get("high")
+        err = [[quality - low], [high - quality]] if _finite(low) and _finite(high) else None
+        on_front = id(row) in front_rows
+        if row.get("uses_reference"):
+            style = {"color": "#999999", "mfc": "white"}
+        else:
+            style = {"color": "#c0392b" if on_front else "#2c6fbb", "mfc": None}
+        ax.errorbar(
+            [cost],
+            [quality],
+            yerr=err,
+            fmt="o",
+            capsize=3,
+            markersize=6,
+            color=style["color"],
+            markerfacecolor=style["mfc"] or style["color"],
+        )
+        ax.annotate(_row_label(row), (cost, quality), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    front = sorted((c, q) for r, c, q in known if id(r) in front_rows)
+    if front:
+        xs, ys = [c for c, _ in front], [q for _, q in front]
+        ax.plot(xs, ys, drawstyle="steps-post", color="#c0392b", linewidth=1.5, alpha=0.7)
+        ax.scatter(
+            xs,
+            ys,
+            s=220,
+            facecolors="none",
+            edgecolors="#c0392b",
+            linewidths=1.5,
+            zorder=3,
+            label="Pareto front (lower cost, higher quality)",
+        )
+        ax.legend(loc="lower right", fontsize=8)
+    # Costs are never negative: start the axis at (just left of) zero.
+    right = max(c for _, c, _ in known)
+    right = right * 1.3 if right > 0 else 1.0
+    ax.set_xlim(-0.03 * right, right)
+    ax.set_xlabel("cost per 100 items (USD)")
+    ax.set_ylabel(plot_label(rank_label))
+    ax.grid(alpha=0.3)
+    ax.margins(y=0.1)
+    return fig
+
+
+def build_plots(results_dir: Path, board: dict[str, Any]) -> list[Path]:
+    """Write every dataset's plots under results/site/plots/; returns the PNG paths written."""
+    import warnings
+
+    from matplotlib import rc_context
+
+    from harness.report.aggregate import LABELS
+
+    site = results_dir / "site"
+    (site / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
+    rank_by = board.get("rank_by", "rougeL_f")
+    confidence = (board.get("stats") or {}).get("confidence", 0.95)
+    font = cjk_font()
+    rc = {"font.family": ["DejaVu Sans", font] if font else ["DejaVu Sans"], "svg.hashsalt": "0"}
+    written = []
+    with rc_context(rc), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        for ds in board.get("datasets", []):
+            paths = plot_paths(ds["name"])
+            figures = {
+                "metrics": metrics_figure(ds, confidence),
+                "pareto": pareto_figure(ds, rank_by, LABELS.get(rank_by, rank_by)),
+            }
+            for kind, fig in figures.items():
+                path = site / paths[kind]
+                tmp = path.with_name(f".{path.name}.tmp")
+                fig.savefig(tmp, format="png", metadata={"Software": None})
+                tmp.replace(path)
+                written.append(path)
+    return written
