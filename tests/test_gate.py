@@ -190,8 +190,11 @@ def test_floor_violated_fails_without_a_test(tmp_path: Path) -> None:
     (floor,) = result.limits
     assert floor.violated and floor.candidate.mean == pytest.approx(0.9) and floor.baseline_mean == 1.0
     md = render_gate_markdown(result)
-    assert "❌ below floor" in md and "**format_ok**" in md
+    assert "❌ below floor |" in md and "**format_ok**" in md
     assert run_gate(str(base), str(good), rules, results_dir=tmp_path).exit_code == 0
+    # A floor the baseline misses as well still fails, and the report says the baseline misses it too.
+    both = run_gate(str(cand), str(cand), rules, results_dir=tmp_path)
+    assert both.exit_code == 1 and "❌ below floor (the baseline too)" in render_gate_markdown(both)
 
 
 def test_failed_items_are_excluded_and_counted(tmp_path: Path) -> None:
@@ -266,7 +269,12 @@ def test_missing_baseline_is_a_usage_error_naming_the_flag(tmp_path: Path) -> No
     # Through the command entry point: exit 2, the message on stderr, nothing on stdout.
     out, err_lines = _Buffer(), _Buffer()
     code = gate_command(
-        str(tmp_path / "gone"), str(cand), results_dir=tmp_path, out=out, err=err_lines, rules_path=DEFAULT_RULES_FILE
+        str(tmp_path / "gone"),
+        str(cand),
+        results_dir=tmp_path,
+        out=out,
+        err=err_lines,
+        rules_path=DEFAULT_RULES_FILE,
     )
     assert code == 2 and "--baseline" in err_lines.text and out.text == ""
 
@@ -328,6 +336,10 @@ def test_rule_metrics_missing_from_both_runs_are_not_evaluated(tmp_path: Path) -
     }
     md = render_gate_markdown(result)
     assert "### Not evaluated" in md and "`judge_factual_precision`: not scored in either run" in md
+    # Rules of which nothing can be evaluated would pass without checking anything: exit 2 instead.
+    judge_only = GateRules(margins={"judge_factual_precision": 0.02}, source="judge.yaml")
+    with pytest.raises(GateUsageError, match="judge.yaml: none of the metrics .* would check nothing"):
+        run_gate(str(base), str(cand), judge_only, results_dir=tmp_path)
 
 
 def test_load_rules_defaults_and_errors_name_file_and_field(tmp_path: Path) -> None:
@@ -341,7 +353,7 @@ def test_load_rules_defaults_and_errors_name_file_and_field(tmp_path: Path) -> N
         "test: ttest\nmargins: {rougeL_f: 0.01}\n": "field 'test'",
         "margins: {rougeL_f: -0.01}\n": "field 'margins.rougeL_f'",
         "margins: {rougeL_f: 1e-2}\n": "field 'margins.rougeL_f'.*0.01",
-        "margins: {rougeL_f: 0.01}\nhigher_is_better: {rougeL_f: maybe}\n": "field 'higher_is_better.rougeL_f'",
+        "margins: {rougeL_f: 0.01}\nhigher_is_better: {rougeL_f: maybe}\n": "'higher_is_better.rougeL_f'",
         "margin: {rougeL_f: 0.01}\n": "field 'margin': unknown",
         "seed: 0\n": "nothing to gate",
         "margins: [rougeL_f]\n": "field 'margins'",

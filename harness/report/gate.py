@@ -119,7 +119,10 @@ class _Run:
         name = next((n for n in self.unavailable if metric.startswith(n)), None)
         if name is None:
             return ""
-        return f" ({name} unavailable: {self.unavailable[name].splitlines()[0] if self.unavailable[name] else '?'})"
+        reason = self.unavailable[name].splitlines()[0] if self.unavailable[name] else "no reason recorded"
+        if len(reason) > 160:
+            reason = reason[:159] + "…"
+        return f" ({name} unavailable: {reason})"
 
 
 def _number(value: Any) -> float | None:
@@ -350,7 +353,8 @@ def _warnings(a: _Run, b: _Run, names: tuple[str, str], n_items: tuple[int, int,
             out.append(f"{name}: {info.n_failed} failed item(s), excluded from every statistic.")
         if info.n_duplicates:
             out.append(
-                f"{name}: {ROWS_FILE} has {info.n_duplicates} repeated item id(s); the last row of each is used."
+                f"{name}: {ROWS_FILE} has {info.n_duplicates} repeated item id(s); "
+                "the last row of each is used."
             )
     return out
 
@@ -550,7 +554,8 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     out += _runs_table([c.a, c.b], ["run A", "run B"])
     out += [
         "",
-        f"Items: {c.n_common_items} in both runs, {c.n_only_a_items} only in A, {c.n_only_b_items} only in B. "
+        f"Items: {c.n_common_items} in both runs, {c.n_only_a_items} only in A, "
+        f"{c.n_only_b_items} only in B. "
         f"Means and intervals are over the items both runs scored (failed items and missing scores are "
         f"excluded and counted); diff = B − A. Intervals: {pct} {CI_METHOD} bootstrap; p: two-sided "
         f"{_test_name(c.test)} test; {c.n_resamples} resamples, seed {c.seed}.",
@@ -833,6 +838,11 @@ def run_gate(baseline: str, candidate: str, rules: GateRules, *, results_dir: Pa
                 "or remove it from the rules"
             )
 
+    if not evaluated:
+        raise GateUsageError(
+            f"{rules.source}: none of the metrics in the rules is scored in either run "
+            f"({', '.join(name for name, _ in not_evaluated)}): the gate would check nothing"
+        )
     gated: list[tuple[MetricGate, PairedResult]] = [
         _gate_metric(base, cand, metric, margin, rules.is_higher_better(metric), rules)
         for metric, margin in rules.margins.items()
@@ -852,7 +862,8 @@ def run_gate(baseline: str, candidate: str, rules: GateRules, *, results_dir: Pa
                 continue
             iv = _ci(_present(cand.values(metric)[1]), rules.seed, rules.n_resamples)
             base_values = _present(base.values(metric)[1])
-            assert iv.mean is not None  # evaluated: at least one value
+            if iv.mean is None:  # cannot happen for an evaluated metric (it has a value)
+                continue
             violated = iv.mean < limit if kind == "floor" else iv.mean > limit
             limits.append(
                 LimitCheck(
@@ -900,7 +911,8 @@ def render_gate_markdown(result: GateResult) -> str:
     out = [REPORT_MARKER, head, ""]
     out.append(
         f"Candidate {r.candidate.model} {r.candidate.prompt} `{r.candidate.prompt_hash}` vs baseline "
-        f"{r.baseline.model} {r.baseline.prompt} `{r.baseline.prompt_hash}` on {r.n_common_items} common items."
+        f"{r.baseline.model} {r.baseline.prompt} `{r.baseline.prompt_hash}` "
+        f"on {r.n_common_items} common items."
     )
     out.append("")
     for warning in r.warnings:
@@ -917,7 +929,8 @@ def render_gate_markdown(result: GateResult) -> str:
         for m in r.metrics:
             verdict = "❌ regression" if m.regression else "✅ pass"
             out.append(
-                f"| {m.metric} {_arrow(m.higher_is_better)} | {_with_ci(m.baseline)} | {_with_ci(m.candidate)} "
+                f"| {m.metric} {_arrow(m.higher_is_better)} | {_with_ci(m.baseline)} "
+                f"| {_with_ci(m.candidate)} "
                 f"| {_diff_ci(m.diff, m.diff_low, m.diff_high)} | {m.allowed_change:+.4f} "
                 f"| {_fmt(m.p_one_sided)} | {_fmt(m.p_adjusted)} | {verdict} |"
             )
@@ -938,10 +951,16 @@ def render_gate_markdown(result: GateResult) -> str:
         for c in r.limits:
             sign = "≥" if c.kind == "floor" else "≤"
             verdict = (
-                (f"❌ below floor" if c.kind == "floor" else "❌ above ceiling") if c.violated else "✅ pass"
+                ("❌ below floor" if c.kind == "floor" else "❌ above ceiling") if c.violated else "✅ pass"
             )
+            base_too = c.baseline_mean is not None and (
+                c.baseline_mean < c.limit if c.kind == "floor" else c.baseline_mean > c.limit
+            )
+            if c.violated and base_too:
+                verdict += " (the baseline too)"
             out.append(
-                f"| {c.metric} | {_with_ci(c.candidate)} | {_fmt(c.baseline_mean)} | {sign} {c.limit:g} | {verdict} |"
+                f"| {c.metric} | {_with_ci(c.candidate)} | {_fmt(c.baseline_mean)} "
+                f"| {sign} {c.limit:g} | {verdict} |"
             )
         out += ["", "Checked on the candidate's mean over its own scored items, with no test.", ""]
     if r.not_evaluated:
@@ -953,7 +972,8 @@ def render_gate_markdown(result: GateResult) -> str:
         for m in r.metrics:
             if m.regression:
                 out.append(
-                    f"- **{m.metric}**: candidate {_with_ci(m.candidate)} vs baseline {_with_ci(m.baseline)}; "
+                    f"- **{m.metric}**: candidate {_with_ci(m.candidate)} "
+                    f"vs baseline {_with_ci(m.baseline)}; "
                     f"diff {_diff_ci(m.diff, m.diff_low, m.diff_high)} is worse than the allowed "
                     f"{m.allowed_change:+.4f} (one-sided p {_fmt(m.p_one_sided)}, Holm {_fmt(m.p_adjusted)} "
                     f"≤ α {rules.alpha:g})"

@@ -52,7 +52,7 @@ ITEM_SCORE_KEYS = (
 )
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'none'"
 )
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -104,7 +104,9 @@ def _page(title: str, page: str, data: dict[str, Any], depth: int = 0) -> str:
 <link rel="stylesheet" href="{up}assets/site.css">
 </head>
 <body data-page="{page}">
-<header class="top"><nav><a href="{up}index.html">Leaderboard</a> <a href="{up}compare.html">Compare runs</a></nav></header>
+<header class="top"><nav>
+<a href="{up}index.html">Leaderboard</a> <a href="{up}compare.html">Compare runs</a>
+</nav></header>
 <main id="app"><noscript>This page is drawn by assets/site.js: enable JavaScript to see it.</noscript></main>
 <script type="application/json" id="data">{script_json({"page": page, **data})}</script>
 <script src="{up}assets/site.js"></script>
@@ -439,10 +441,11 @@ def build_site(results_dir: Path, board: dict[str, Any], entries: list[dict[str,
             # (only the reference) and without raw replies. Fine for the sample sizes here
             # (hundreds of items x a few runs); thousands of items x many runs would want one
             # data file per run instead.
+            prompt = row["prompt"]
             compare_runs.append(
                 {
                     "key": stem,
-                    "label": f"#{row['rank']} {row['model']} · {row['prompt']['id']}@{row['prompt']['version']}",
+                    "label": f"#{row['rank']} {row['model']} · {prompt['id']}@{prompt['version']}",
                     "page": page,
                     "uses_reference": row.get("uses_reference"),
                     "rows": {
@@ -496,4 +499,3 @@ def build_site(results_dir: Path, board: dict[str, Any], entries: list[dict[str,
         _page("Compare two runs", "compare", {**common, "datasets": compare_datasets}), encoding="utf-8"
     )
     return index
-

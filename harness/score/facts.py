@@ -313,6 +313,27 @@ _CJK_UNITS: dict[str, tuple[str, str | None]] = {
     "倍": ("number", "times"),
     "岁": ("number", "age"),
 }
+# Units of one dimension are normalised to a base unit when extracted, so 60 秒 = 1 分钟, 300 毫秒 =
+# 0.3 秒, 24 小时 = 1 天, 90 分钟 = 1.5 小时, 1.5 公里 = 1500 米, 1 PFLOPS = 1000 TFLOPS. Only exact,
+# unambiguous factors: no 天 <-> 月 (months differ), no GB <-> TB (1000 or 1024?), no 兆 (10^6 or
+# 10^12?), no 季度 (mostly an ordinal: 第四季度).
+_UNIT_SCALE: dict[str, tuple[str, float]] = {
+    "ms": ("s", 1e-3),
+    "min": ("s", 60.0),
+    "h": ("s", 3600.0),
+    "day": ("s", 86400.0),
+    "week": ("s", 604800.0),
+    "year": ("month", 12.0),
+    "km": ("m", 1e3),
+    "cm": ("m", 1e-2),
+    "mm": ("m", 1e-3),
+    "nm": ("m", 1e-9),
+    "kW": ("W", 1e3),
+    "MW": ("W", 1e6),
+    "TFLOPS": ("FLOPS", 1e12),
+    "PFLOPS": ("FLOPS", 1e15),
+    "EFLOPS": ("FLOPS", 1e18),
+}
 # Counting words: a number before them is a count (no unit); they also let a lone Chinese digit
 # count as a number (三种, 七部门).
 _MEASURE_WORDS = (
@@ -321,6 +342,8 @@ _MEASURE_WORDS = (
 ).split()
 # Letter units directly after digits or after a space; matched case-insensitively, whole word.
 _LATIN_UNITS: dict[str, tuple[str, str | None, float]] = {
+    "ms": ("number", "ms", 1.0),
+    "km": ("number", "km", 1.0),
     "kb": ("number", "KB", 1.0),
     "mb": ("number", "MB", 1.0),
     "gb": ("number", "GB", 1.0),
@@ -417,6 +440,13 @@ _RE_TAIL = re.compile(
     rf"(?P<h1> ?(?:多|余))?(?P<mag> ?(?:{_MAG_RE}))?(?P<h2> ?(?:多|余))?"
     rf"(?P<unit> ?(?:{_UNIT_RE}|[A-Za-z]+(?![A-Za-z0-9])))?"
 )
+
+
+def _base_unit(unit: str | None) -> tuple[str | None, float]:
+    """(base unit, factor) of a unit: ("min") -> ("s", 60.0); units without a base map to themselves."""
+    if unit in _UNIT_SCALE:
+        return _UNIT_SCALE[unit]
+    return unit, 1.0
 
 
 def _decimals(num: str) -> int:
@@ -604,9 +634,13 @@ class _Scanner:
         hedge: bool = False,
     ) -> None:
         approx = hedge or self._hedged(start, end)
-        if self._prev(start) == "第":
+        ordinal = self._prev(start) == "第"
+        if ordinal:
             start -= 1  # ordinals keep their 第 in the surface
         surface = self.text[start:end].strip()
+        if not ordinal:  # 第 2 天 is a position, not a duration of 172800 秒
+            unit, scale = _base_unit(unit)
+            mult *= scale
         self.out.append(
             Quantity(surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult)
         )
@@ -616,8 +650,9 @@ class _Scanner:
             if rng:
                 tail = self._tail(end + rng.end())
                 if tail.mult != 1.0 or tail.unit is not None:
+                    unit, scale = _base_unit(tail.unit)
                     self.out.append(
-                        Quantity(surface, value * tail.mult, tail.kind, tail.unit, step * tail.mult)
+                        Quantity(surface, value * tail.mult * scale, tail.kind, unit, step * tail.mult * scale)
                     )
 
     def _tail(self, j: int) -> _Tail:
@@ -797,6 +832,7 @@ class _SourceFacts:
     quantities: list[Quantity]
     years: set[int]
     dates: list[DateValue]
+    big_counts: list[tuple[Quantity, str]]
 
 
 @lru_cache(maxsize=64)
@@ -812,7 +848,11 @@ def _source_facts(source: str) -> _SourceFacts:
             and 1900 <= float(q.value) <= 2100
         ):  # type: ignore[arg-type]
             years.add(int(q.value))  # type: ignore[arg-type,call-overload]
-    return _SourceFacts(_nfkc(source), _compact(source), quantities, years, dates)  # type: ignore[arg-type]
+    big_counts = _big_counts(source, arabic=True)
+    quantities += [q for q, _ in big_counts]  # "六大应用" supports a summary's "6 大应用"
+    return _SourceFacts(
+        _nfkc(source), _compact(source), quantities, years, dates, big_counts  # type: ignore[arg-type]
+    )
 
 
 def _unit_named(unit: str, source_text: str) -> bool:
@@ -880,10 +920,47 @@ def _date_supported(value: DateValue, facts: _SourceFacts) -> bool:
     return False
 
 
+# "六大应用", "三大运营商": a digit, 大 and a noun (its first two characters are the key). A lone
+# Chinese digit before 大 is no quantity of its own (三大 is often idiomatic), so such a count in the
+# summary is checked only against counts of the same noun in the source.
+_RE_BIG_COUNT = re.compile(rf"(?<![第{_CN_NUM_CHARS}\d.])(?P<n>\d+|[二三四五六七八九十两])大(?!类)(?P<noun>[\u4e00-\u9fff]{{1,2}})")
+
+
+def _big_counts(text: str, arabic: bool) -> list[tuple[Quantity, str]]:
+    """(count, noun key) of every "六大应用"-style count; Arabic digits ("6 大应用") only if asked."""
+    out = []
+    for m in _RE_BIG_COUNT.finditer(_nfkc(text).replace(" 大", "大")):
+        n = m.group("n")
+        if n.isdigit():
+            if not arabic:
+                continue  # "6 大应用" is already an ordinary number
+            value = float(n)
+        else:
+            value = float(_CN_DIGITS.get(n, 10))
+        out.append((Quantity(m.group(0), value, "number", None, 1.0), m.group("noun")))
+    return out
+
+
+def _big_count_supported(q: Quantity, noun: str, facts: _SourceFacts) -> bool | None:
+    """Whether the source gives the same count of the same noun; None when it counts no such noun."""
+    values = [float(s.value) for s, key in facts.big_counts if key == noun]  # type: ignore[arg-type]
+    if not values:
+        return None
+    return any(math.isclose(float(q.value), v) for v in values)  # type: ignore[arg-type]
+
+
 def _quantity_check(summary: str, source: str) -> tuple[list[Quantity], list[Quantity]]:
     facts = _source_facts(source)
     found = _extract(summary)
-    return found, [q for q in found if not _number_supported(q, facts)]
+    bad = [q for q in found if not _number_supported(q, facts)]
+    for q, noun in _big_counts(summary, arabic=False):
+        supported = _big_count_supported(q, noun, facts)
+        if supported is None:
+            continue  # no counterpart in the source: idiomatic or unverifiable, not counted
+        found.append(q)
+        if not supported:
+            bad.append(q)
+    return found, bad
 
 
 def unsupported_quantities(summary: str, source: str) -> list[str]:

@@ -377,7 +377,7 @@
         h("td", { class: "num" }, String(c.no)),
         h("td", { class: "num" }, isNum(c.bullet_index) ? String(c.bullet_index + 1) : "?"),
         h("td", { lang: "zh" }, c.claim),
-        h("td", null, [h("span", { class: "verdict" }, c.verdict), c.counted_as !== c.verdict ? h("div", { class: "sub" }, "counted as " + c.counted_as) : null]),
+        h("td", null, [h("span", { class: "verdict" }, c.verdict), c.counted_as === "unverified" ? h("div", { class: "sub", title: "supported, but its quote was not found in the source" }, "counted as unverified") : null]),
         h("td", { lang: "zh", class: "quote" }, c.quote || ""),
         h("td", null, found),
       ]);
@@ -407,7 +407,12 @@
       h("tr", null, [h("th", { scope: "row" }, label(k)), h("td", { class: "mono" }, k), h("td", { class: "num" }, fmt(item.scores[k], 4))])
     );
     for (const name of Object.keys(item.unavailable || {})) {
-      rows.push(h("tr", { class: "na-row" }, [h("th", { scope: "row" }, name), h("td", { class: "mono" }, "unavailable"), h("td", null, item.unavailable[name])]));
+      const reason = String(item.unavailable[name]);
+      rows.push(h("tr", { class: "na-row" }, [
+        h("th", { scope: "row" }, name),
+        h("td", { class: "mono" }, "unavailable"),
+        h("td", { class: "na", title: reason }, "n/a (see Unavailable metrics above)"),
+      ]));
     }
     for (const name of Object.keys(item.metric_errors || {})) {
       rows.push(h("tr", { class: "na-row" }, [h("th", { scope: "row" }, name), h("td", { class: "mono" }, "error"), h("td", null, json(item.metric_errors[name]))]));

@@ -1,0 +1,573 @@
+"""Generation throughput of the harness against a local OpenAI-compatible server, next to bare litellm.
+
+Prints figures; it is not a test. Run from the project root:
+
+    python benchmarks/generation_throughput.py            # full default run (~5-10 min on 2 cores)
+    python benchmarks/generation_throughput.py --quick    # N = 300 (~1-2 min)
+
+What it does (see benchmarks/README.md for how to read the table):
+
+* starts an asyncio (aiohttp) OpenAI-compatible server in its own process on 127.0.0.1 (a free
+  port). It answers `/v1/chat/completions` after a latency (asyncio.sleep) with a short Chinese
+  3-bullet reply and usage counts; the latency and a fault rate (429 with Retry-After 0, 500,
+  malformed body) are chosen per request by the api_base path, `/s/<latency>/f/<fault rate>/v1`.
+  It counts the requests it received and its own CPU time (GET /stats);
+* for each configuration, runs N items at concurrency C (1) through the harness's real `Job`
+  pipeline (Hydra compose, `model=local`, metrics off, `cache.mode=off`, `harness.jobs.run_job`)
+  and (2) through bare `litellm.acompletion` with an `asyncio.Semaphore(C)`, the same request
+  bodies. Each measurement is a fresh subprocess, so its peak RSS is its own;
+* prints wall time, requests/s, efficiency (ideal N x latency / C over the actual wall time), CPU
+  per request, peak RSS, harness / bare wall time, and PASS/FAIL against the issue's targets.
+
+All traffic stays on 127.0.0.1; every loop is bounded by N (and by `--fault-retries` retries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "datasets" / "sample_ai_news" / "items.jsonl"
+PROMPT_YAML = ROOT / "conf" / "prompt" / "yaodian_v1.yaml"
+
+REPLY = (
+    "- 智谱AI宣布年内累计完成超过25亿元人民币融资，美团、蚂蚁、阿里、腾讯等产业资本悉数入局，"
+    "红杉中国、高瓴资本等老股东继续跟投，显示资本对国产大模型头部团队的持续看好。\n"
+    "- 公司孵化自清华大学知识工程实验室，自研GLM预训练框架，2022年发布1300亿参数的GLM-130B，"
+    "开源的ChatGLM-6B累计下载量超过千万次，是国内开发者使用最多的开源中文模型之一。\n"
+    "- 新一轮资金将用于基座模型研发和生态建设，行业人士认为大模型竞争正从技术比拼转向商业化落地，"
+    "资金与算力储备将决定头部厂商下一阶段的格局。"
+)
+
+# Targets from the issue.
+TARGET_EFFICIENCY = 0.85  # at 1 s latency, N = 2,000, C = 64
+TARGET_BARE_RATIO = 1.2  # at 100 ms latency: harness wall <= 1.2 x bare litellm wall
+TARGET_MEMORY_RATIO = 1.5  # peak RSS at 10,000 items <= 1.5 x at 1,000
+
+
+# ============================================================================ the server process
+def serve(port: int) -> None:
+    """The fake OpenAI-compatible server (runs in its own process; exits when stdin closes)."""
+    from aiohttp import web
+
+    state: dict[str, Any] = {"requests": 0, "by_status": {}, "rng": random.Random(0), "n": 0}
+
+    def count(status: int) -> None:
+        state["by_status"][str(status)] = state["by_status"].get(str(status), 0) + 1
+
+    async def completions(request: web.Request) -> web.Response:
+        state["requests"] += 1
+        latency = float(request.match_info.get("latency", 0.0))
+        fault_rate = float(request.match_info.get("fault", 0.0))
+        body = await request.read()
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            count(400)
+            return web.json_response({"error": {"message": "invalid JSON"}}, status=400)
+        if latency > 0:
+            await asyncio.sleep(latency)
+        if fault_rate > 0 and state["rng"].random() < fault_rate:
+            kind = state["rng"].choice(("429", "500", "malformed"))
+            if kind == "429":
+                count(429)
+                return web.json_response(
+                    {"error": {"message": "slow down", "type": "rate_limit"}},
+                    status=429,
+                    headers={"Retry-After": "0"},
+                )
+            if kind == "500":
+                count(500)
+                return web.json_response({"error": {"message": "boom", "type": "server_error"}}, status=500)
+            count(200)
+            return web.Response(body=b'{"choices": [{"message": ', content_type="application/json")
+        prompt_chars = sum(len(m.get("content") or "") for m in payload.get("messages", []))
+        state["n"] += 1
+        data = {
+            "id": f"chatcmpl-{state['n']}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": payload.get("model", "fake"),
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_chars,
+                "completion_tokens": len(REPLY),
+                "total_tokens": prompt_chars + len(REPLY),
+            },
+        }
+        count(200)
+        return web.Response(
+            body=json.dumps(data, ensure_ascii=False).encode(), content_type="application/json"
+        )
+
+    async def stats(request: web.Request) -> web.Response:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return web.json_response(
+            {
+                "requests": state["requests"],
+                "by_status": state["by_status"],
+                "cpu_s": ru.ru_utime + ru.ru_stime,
+            }
+        )
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", completions)
+    app.router.add_post("/s/{latency}/f/{fault}/v1/chat/completions", completions)
+    app.router.add_get("/stats", stats)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+        await site.start()
+        bound = runner.addresses[0][1]
+        print(f"PORT {bound}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # The parent holds our stdin: when it goes away (or closes it), we stop.
+        threading.Thread(
+            target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)), daemon=True
+        ).start()
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class Server:
+    """The server subprocess, seen from the parent."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "_serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.close()
+            raise RuntimeError(f"benchmark server did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def api_base(self, latency: float, fault_rate: float = 0.0) -> str:
+        return f"http://127.0.0.1:{self.port}/s/{latency:g}/f/{fault_rate:g}/v1"
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ====================================================================== one measured configuration
+def write_dataset(path: Path, n: int) -> Path:
+    """n items cycled from the embedded sample (real article lengths), each with a unique id and a
+    unique first line, so that every request (and cache key) differs."""
+    base = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            item = dict(base[i % len(base)])
+            item["id"] = f"bench-{i:05d}"
+            item["source"] = f"[条目 bench-{i:05d}] " + item["source"]
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return path
+
+
+def _rusage() -> tuple[float, float]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0  # CPU s, peak RSS MB (Linux: KB)
+
+
+def _measure_harness(args: argparse.Namespace) -> dict[str, Any]:
+    from hydra import compose, initialize_config_dir
+
+    from harness.config import CONF_DIR, register_resolvers, register_schema
+    from harness.generate.providers import import_litellm
+    from harness.jobs import run_job
+    from harness.report.store import read_jsonl
+
+    import_litellm()  # imported before timing, as the bare path imports litellm before timing
+    results = Path(args.results)
+    overrides = [
+        "model=local",
+        f"model.api_base={args.api_base}",
+        f"model.max_concurrency={args.c}",
+        f"model.num_retries={args.retries}",
+        "model.retry_base_s=0.01",
+        "model.retry_cap_s=0.05",
+        "metrics.rouge.enabled=false",
+        "metrics.bertscore.enabled=false",
+        "metrics.facts.enabled=false",
+        "metrics.format.enabled=false",
+        f"cache.mode={args.cache}",
+        f"cache.path={args.cache_path or results / 'cache.sqlite'}",
+        "progress=false",
+        "update_leaderboard=false",
+        f"results_dir={results}",
+        "dataset.name=bench",
+        f"dataset.data_files=[{args.data}]",
+    ]
+    register_resolvers()
+    register_schema()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose(config_name="config", overrides=overrides)
+    run_dir = results / "runs" / "bench" / f"0-{args.path}"
+    cpu0, _ = _rusage()
+    t0 = time.perf_counter()
+    run_job(cfg, run_dir)
+    wall = time.perf_counter() - t0
+    cpu1, _ = _rusage()
+    rows = read_jsonl(run_dir / "rows.jsonl")
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu1 - cpu0,
+        "rows": len(rows),
+        "failed": sum(1 for r in rows if r.get("error")),
+        "cache_hits": sum(1 for r in rows if r["generation"].get("cache_hit")),
+    }
+
+
+def _measure_bare(args: argparse.Namespace) -> dict[str, Any]:
+    import litellm
+    from omegaconf import OmegaConf
+
+    from harness.config import PromptConfig
+    from harness.data.schema import Item
+    from harness.generate.prompts import render_messages
+
+    # The same request bodies as the harness sends (prompt yaodian_v1, the params of model=local).
+    raw = OmegaConf.to_container(OmegaConf.load(PROMPT_YAML))
+    assert isinstance(raw, dict)
+    prompt = PromptConfig(**{k: v for k, v in raw.items() if k in PromptConfig.__dataclass_fields__})
+    fields = Item.__dataclass_fields__
+    messages = []
+    with open(args.data, encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            item = Item(**{k: v for k, v in record.items() if k in fields})
+            messages.append(render_messages(prompt, item))
+
+    async def run() -> int:
+        sem = asyncio.Semaphore(args.c)
+        failed = 0
+
+        async def one(msgs: list[dict[str, str]]) -> None:
+            nonlocal failed
+            async with sem:
+                try:
+                    await litellm.acompletion(
+                        model="openai/x",
+                        messages=msgs,
+                        api_base=args.api_base,
+                        api_key="k",
+                        num_retries=0,
+                        temperature=0.0,
+                        max_tokens=512,
+                        timeout=300,
+                    )
+                except Exception:
+                    failed += 1
+
+        await asyncio.gather(*(one(m) for m in messages))
+        return failed
+
+    cpu0, _ = _rusage()
+    t0 = time.perf_counter()
+    failed = asyncio.run(run())
+    wall = time.perf_counter() - t0
+    cpu1, _ = _rusage()
+    return {"wall_s": wall, "cpu_s": cpu1 - cpu0, "rows": len(messages), "failed": failed, "cache_hits": 0}
+
+
+def measure(args: argparse.Namespace) -> None:
+    """One configuration, in this (fresh) process; prints one `RESULT {json}` line."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at litellm import
+    sys.path.insert(0, str(ROOT))
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start()
+    result = _measure_harness(args) if args.path == "harness" else _measure_bare(args)
+    result["peak_rss_mb"] = _rusage()[1]
+    if args.tracemalloc:
+        result["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# ============================================================================= the parent process
+@dataclass
+class Row:
+    label: str
+    path: str
+    n: int
+    c: int
+    latency: float
+    cache: str = "off"
+    tracemalloc: bool = False
+    fault_rate: float = 0.0
+    retries: int = 0
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ideal_s(self) -> float:
+        return self.n * self.latency / self.c
+
+    @property
+    def wall(self) -> float:
+        return float(self.result["wall_s"])
+
+    @property
+    def efficiency(self) -> float | None:
+        if self.result.get("server_requests", 1) == 0 or self.latency <= 0:
+            return None
+        return self.ideal_s / self.wall
+
+
+def run_row(row: Row, server: Server, work: Path, datasets: dict[int, Path], cache_path: Path | None) -> None:
+    data = datasets.get(row.n)
+    if data is None:
+        data = datasets[row.n] = write_dataset(work / f"items-{row.n}.jsonl", row.n)
+    results = Path(tempfile.mkdtemp(prefix=f"{row.path}-", dir=work))
+    cmd = [
+        sys.executable, __file__, "_measure", "--path", row.path, "--n", str(row.n), "--c", str(row.c),
+        "--api-base", server.api_base(row.latency, row.fault_rate), "--data", str(data),
+        "--results", str(results), "--cache", row.cache, "--retries", str(row.retries),
+    ]  # fmt: skip
+    if cache_path is not None:
+        cmd += ["--cache-path", str(cache_path)]
+    if row.tracemalloc:
+        cmd.append("--tracemalloc")
+    before = server.stats()
+    # Bounded: a configuration that takes 10x its ideal time (plus start-up) is stopped.
+    timeout = 120 + 10 * row.ideal_s + 0.05 * row.n
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    after = server.stats()
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{row.label} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    row.result = json.loads(lines[-1][len("RESULT ") :])
+    row.result["server_requests"] = after["requests"] - before["requests"]
+    row.result["server_cpu_s"] = after["cpu_s"] - before["cpu_s"]
+    statuses = {k: v - before["by_status"].get(k, 0) for k, v in after["by_status"].items()}
+    row.result["server_statuses"] = {k: v for k, v in statuses.items() if v}
+    print(f"  done: {describe(row)}", file=sys.stderr, flush=True)
+
+
+def describe(row: Row) -> str:
+    r = row.result
+    return (
+        f"{row.label}: wall {r['wall_s']:.2f} s, {row.n / r['wall_s']:.0f} req/s, "
+        f"CPU {1000 * r['cpu_s'] / row.n:.2f} ms/req, peak RSS {r['peak_rss_mb']:.0f} MB, "
+        f"server requests {r['server_requests']}"
+    )
+
+
+def fmt_table(rows: list[Row], bare_of: dict[str, Row]) -> str:
+    head = (
+        "label", "path", "N", "C", "latency s", "wall s", "req/s", "efficiency", "CPU ms/req",
+        "peak RSS MB", "tracemalloc MB", "harness/bare", "server reqs", "server CPU ms/req", "failed",
+    )  # fmt: skip
+    out = []
+    for row in rows:
+        r = row.result
+        eff = row.efficiency
+        bare = bare_of.get(row.label)
+        out.append(
+            (
+                row.label,
+                row.path + ("" if row.cache == "off" else f" cache={row.cache}"),
+                str(row.n),
+                str(row.c),
+                f"{row.latency:g}",
+                f"{row.wall:.2f}",
+                f"{row.n / row.wall:.0f}",
+                "-" if eff is None else f"{eff:.2f}",
+                f"{1000 * r['cpu_s'] / row.n:.2f}",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{r['tracemalloc_peak_mb']:.1f}" if "tracemalloc_peak_mb" in r else "-",
+                f"{row.wall / bare.wall:.2f}" if bare is not None and row.path == "harness" else "-",
+                str(r["server_requests"]),
+                f"{1000 * r['server_cpu_s'] / max(1, r['server_requests']):.2f}"
+                if r["server_requests"]
+                else "-",
+                str(r["failed"]),
+            )
+        )
+    widths = [max(len(h), *(len(line[i]) for line in out)) for i, h in enumerate(head)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in out]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=None, help="items per throughput run (default 2000)")
+    parser.add_argument("--c", type=int, default=64, help="concurrency (default 64)")
+    parser.add_argument(
+        "--latency", type=float, nargs="+", default=None, help="server latencies in s (default: 1 0.1)"
+    )
+    parser.add_argument(
+        "--memory-n", type=int, nargs=2, default=None, metavar=("SMALL", "LARGE"),
+        help="item counts of the memory runs (default: 1000 10000; --quick: 300 3000)",
+    )  # fmt: skip
+    parser.add_argument("--memory-latency", type=float, default=0.01)
+    parser.add_argument("--quick", action="store_true", help="N = 300 (memory runs 300 and 3000)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    parser.add_argument("--no-cache", action="store_true", help="skip the cache runs")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="also report tracemalloc's peak (slows Python allocations: CPU figures "
+                             "of those runs are then not comparable)")  # fmt: skip
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="add a harness run at the first latency with this fault rate "
+                             "(429/500/malformed) and --fault-retries retries")  # fmt: skip
+    parser.add_argument("--fault-retries", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    n = args.n or (300 if args.quick else 2000)
+    latencies = args.latency or [1.0, 0.1]
+    mem_n = args.memory_n or ((300, 3000) if args.quick else (1000, 10000))
+    c = args.c
+
+    plan: list[Row] = []
+    for lat in latencies:
+        plan.append(Row(f"lat {lat:g}", "harness", n, c, lat))
+        plan.append(Row(f"lat {lat:g}", "bare", n, c, lat))
+    cache_lat = 0.1 if 0.1 in latencies else latencies[-1]
+    if not args.no_cache:
+        plan.append(Row("cache write", "harness", n, c, cache_lat, cache="readwrite"))
+        plan.append(Row("cache read", "harness", n, c, cache_lat, cache="readwrite"))
+    if not args.no_memory:
+        for m in mem_n:
+            plan.append(Row(f"memory {m}", "harness", m, c, args.memory_latency, tracemalloc=args.tracemalloc))
+    if args.fault_rate > 0:
+        plan.append(Row(f"faults {args.fault_rate:g}", "harness", n, c, latencies[0],
+                        fault_rate=args.fault_rate, retries=args.fault_retries))  # fmt: skip
+
+    print(
+        f"generation throughput: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {len(plan)} measurements",
+        file=sys.stderr,
+        flush=True,
+    )
+    started = time.perf_counter()
+    server = Server()
+    try:
+        with tempfile.TemporaryDirectory(prefix="gen-bench-") as tmp:
+            work = Path(tmp)
+            datasets: dict[int, Path] = {}
+            cache_path = work / "cache" / "responses.sqlite"
+            for row in plan:
+                run_row(row, server, work, datasets, cache_path if row.cache != "off" else None)
+    finally:
+        server.close()
+
+    bare_of = {row.label: row for row in plan if row.path == "bare"}
+    print()
+    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"total {time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(fmt_table(plan, bare_of))
+    print()
+    print("targets:")
+    for line in verdicts(plan, bare_of, n, c, mem_n):
+        print("  " + line)
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps([{**row.__dict__} for row in plan], indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+    return 0
+
+
+def verdicts(plan: list[Row], bare_of: dict[str, Row], n: int, c: int, mem_n: tuple[int, int]) -> list[str]:
+    out = []
+    note = "" if (n, c) == (2000, 64) else f" (measured at N={n}, C={c}; the issue's is N=2000, C=64)"
+    by = {(row.label, row.path, row.cache): row for row in plan}
+    h1 = by.get(("lat 1", "harness", "off"))
+    if h1 is not None:
+        eff = h1.efficiency or 0.0
+        ok = "PASS" if eff >= TARGET_EFFICIENCY else "FAIL"
+        out.append(f"{ok}  1 s latency: harness efficiency {eff:.2f} >= {TARGET_EFFICIENCY}{note}")
+    else:
+        out.append("n/a   1 s latency efficiency: not measured (--latency without 1)")
+    h01, b01 = by.get(("lat 0.1", "harness", "off")), bare_of.get("lat 0.1")
+    if h01 is not None and b01 is not None:
+        ratio = h01.wall / b01.wall
+        ok = "PASS" if ratio <= TARGET_BARE_RATIO else "FAIL"
+        out.append(f"{ok}  100 ms latency: harness wall / bare litellm wall {ratio:.2f} <= {TARGET_BARE_RATIO}{note}")
+    else:
+        out.append("n/a   100 ms latency ratio: not measured (--latency without 0.1)")
+    small, large = by.get((f"memory {mem_n[0]}", "harness", "off")), by.get((f"memory {mem_n[1]}", "harness", "off"))
+    if small is not None and large is not None:
+        ratio = large.result["peak_rss_mb"] / small.result["peak_rss_mb"]
+        ok = "PASS" if ratio <= TARGET_MEMORY_RATIO else "FAIL"
+        extra = "" if mem_n == (1000, 10000) else " (the issue's: 10,000 / 1,000)"
+        line = f"{ok}  memory: peak RSS {mem_n[1]} / {mem_n[0]} items {ratio:.2f} <= {TARGET_MEMORY_RATIO}{extra}"
+        if "tracemalloc_peak_mb" in large.result:
+            tm = large.result["tracemalloc_peak_mb"] / small.result["tracemalloc_peak_mb"]
+            line += f"; tracemalloc peak ratio {tm:.2f}"
+        out.append(line)
+    write, read = by.get(("cache write", "harness", "readwrite")), by.get(("cache read", "harness", "readwrite"))
+    if write is not None and read is not None:
+        base = by.get((f"lat {write.latency:g}", "harness", "off"))
+        cost = (
+            f"; CPU {1000 * (write.result['cpu_s'] - base.result['cpu_s']) / write.n:+.2f} ms/req vs cache off"
+            if base is not None
+            else ""
+        )
+        hits = read.result["cache_hits"]
+        ok = "PASS" if read.result["server_requests"] == 0 and hits == read.n else "FAIL"
+        out.append(
+            f"{ok}  cache: second pass {read.n / read.wall:.0f} req/s, {hits}/{read.n} cache hits, "
+            f"{read.result['server_requests']} HTTP requests (want 0){cost}"
+        )
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+        serve(0)
+    elif len(sys.argv) > 1 and sys.argv[1] == "_measure":
+        p = argparse.ArgumentParser()
+        p.add_argument("--path", choices=("harness", "bare"), required=True)
+        p.add_argument("--n", type=int, required=True)
+        p.add_argument("--c", type=int, required=True)
+        p.add_argument("--api-base", required=True)
+        p.add_argument("--data", required=True)
+        p.add_argument("--results", required=True)
+        p.add_argument("--cache", default="off")
+        p.add_argument("--cache-path", default=None)
+        p.add_argument("--retries", type=int, default=0)
+        p.add_argument("--tracemalloc", action="store_true")
+        measure(p.parse_args(sys.argv[2:]))
+    else:
+        sys.exit(main())
