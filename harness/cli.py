@@ -140,6 +140,57 @@ def _judge_eval(argv: list[str]) -> int:
     return 0
 
 
+def _gate(argv: list[str]) -> int:
+    import argparse
+
+    from harness.config import PROJECT_ROOT
+    from harness.report.gate import DEFAULT_RULES_FILE, gate_command
+
+    parser = argparse.ArgumentParser(
+        prog="harness gate",
+        description="Compare a candidate run with a baseline; exit 0 pass, 1 regression, 2 usage error.",
+    )
+    parser.add_argument("--baseline", required=True, help="run dir, run id, or leaderboard row model@prompt")
+    parser.add_argument("--candidate", required=True, help="run dir or run id")
+    parser.add_argument(
+        "--rules", default=str(DEFAULT_RULES_FILE), help="gate rules YAML (conf/gate/default.yaml)"
+    )
+    parser.add_argument("--results-dir", default=str(PROJECT_ROOT / "results"))
+    parser.add_argument("--report", default=None, help="also write the Markdown report to this file")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    return gate_command(
+        args.baseline,
+        args.candidate,
+        rules_path=args.rules,
+        results_dir=args.results_dir,
+        report_path=args.report,
+    )
+
+
+def _compare(argv: list[str]) -> int:
+    import argparse
+
+    from harness.config import PROJECT_ROOT
+    from harness.report.gate import compare_command
+
+    parser = argparse.ArgumentParser(prog="harness compare", description="Paired comparison of two runs.")
+    parser.add_argument("run_a")
+    parser.add_argument("run_b")
+    parser.add_argument("--metrics", default=None, help="comma-separated score columns (default: all shared)")
+    parser.add_argument("--results-dir", default=str(PROJECT_ROOT / "results"))
+    parser.add_argument("--report", default=None, help="also write the Markdown table to this file")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return compare_command(
+        args.run_a, args.run_b, metrics=args.metrics, results_dir=args.results_dir, report_path=args.report
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -152,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         return _leaderboard(rest)
     if command == "judge-eval":
         return _judge_eval(rest)
+    if command == "gate":
+        return _gate(rest)
+    if command == "compare":
+        return _compare(rest)
     print(f"harness: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -319,10 +319,12 @@ def _num(value: float | None) -> str:
 
 
 def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f") -> list[Path]:
-    """Rewrite results/leaderboard.{md,csv,json} (atomically) from all finished runs."""
+    """Rewrite results/leaderboard.{md,csv,json}, the plots and the HTML site (results/site/) from all
+    finished runs."""
     from harness.report import judge_eval
 
-    board = build_board(collect(results_dir), rank_by)
+    entries = collect(results_dir)
+    board = build_board(entries, rank_by)
     reports = judge_eval.load_reports(results_dir)
     board["judge_calibration"] = [
         {k: v for k, v in r.items() if k != "judge_report"}
@@ -341,4 +343,9 @@ def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f") -> list[Path
     write_text_atomic(paths[0], render_markdown(board) + judge_eval.render_markdown(reports))
     write_text_atomic(paths[1], render_csv(board))
     write_json_atomic(paths[2], board)
+    from harness.report.plots import build_plots
+    from harness.report.site import build_site
+
+    build_plots(results_dir, board)
+    paths.append(build_site(results_dir, board, entries))
     return paths

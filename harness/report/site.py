@@ -50,8 +50,10 @@ ITEM_SCORE_KEYS = (
     "judge_keypoint_recall",
     "format_ok",
 )
+# Only the site's own files: no inline script, no inline event handler, no remote anything. `file:`
+# is listed next to 'self' because browsers differ on whether 'self' matches a file:// page.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self' file:; style-src 'self' file:; img-src 'self' file:; "
     "base-uri 'none'; form-action 'none'"
 )
 _JSON_ESCAPES = {
