@@ -65,7 +65,9 @@ class Job:
         self.run_id = run_id
         self.run_dir = run_dir
         # Everything that can fail on the user's input is checked here, before any call or write.
-        preflight(cfg.model, model_choice)
+        replay = cfg.cache.mode == "replay"  # replays recorded responses: no key needed, no call made
+        if not replay:
+            preflight(cfg.model, model_choice)
         if cfg.resume not in ("auto", "never"):
             raise ConfigError(f"resume={cfg.resume!r}: use auto or never")
         if cfg.budget_usd is not None and price_per_token(import_litellm(), cfg.model) is None:
@@ -76,7 +78,8 @@ class Job:
         if cfg.judge.enabled:
             if cfg.judge.model is None:
                 raise ConfigError("judge.enabled=true needs judge.model (e.g. judge=local or judge=openai)")
-            preflight(cfg.judge.model, None)
+            if not replay:
+                preflight(cfg.judge.model, None)
         self.items = load_items(cfg.dataset)
         self.fingerprint = dataset_fingerprint(self.items)
         try:

@@ -42,16 +42,28 @@ def item_of(body: dict) -> str:
 
 def run_args(results: Path, data: Path, api_base: str, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "harness.cli", "run", "model=local", f"model.api_base={api_base}", "model.name=fake",
-        f"results_dir={results}", "dataset.name=many", f"dataset.data_files=[{data}]",
-        "metrics.bertscore.enabled=false", "progress=false", "model.retry_base_s=0.01", "model.retry_cap_s=0.05",
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "model=local",
+        f"model.api_base={api_base}",
+        "model.name=fake",
+        f"results_dir={results}",
+        "dataset.name=many",
+        f"dataset.data_files=[{data}]",
+        "metrics.bertscore.enabled=false",
+        "progress=false",
+        "model.retry_base_s=0.01",
+        "model.retry_cap_s=0.05",
         *extra,
-    ]  # fmt: skip
+    ]
 
 
 def harness(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        list(args), cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
 
 
 def all_rows(results: Path) -> list[dict]:
@@ -120,8 +132,17 @@ def test_faults_are_retried_or_recorded_with_their_cause(tmp_path):
 
     data = make_dataset(tmp_path / "d.jsonl", 60)
     with FakeOpenAI(script) as server:
-        proc = harness(*run_args(tmp_path, data, server.api_base, "model.timeout_s=0.5", "model.num_retries=3",
-                                 "model.max_concurrency=8", "cache.mode=off"))  # fmt: skip
+        proc = harness(
+            *run_args(
+                tmp_path,
+                data,
+                server.api_base,
+                "model.timeout_s=0.5",
+                "model.num_retries=3",
+                "model.max_concurrency=8",
+                "cache.mode=off",
+            )
+        )
     assert proc.returncode == 0, proc.stderr
     rows = {r["item_id"]: r for r in all_rows(tmp_path)}
     assert len(rows) == 60
@@ -167,8 +188,14 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path, kill_points):
 
     # cache off: resuming must not depend on the response cache to avoid repeated calls.
     with FakeOpenAI(script) as server:
-        args = run_args(tmp_path / "r", data, server.api_base, "cache.mode=off", "model.max_concurrency=2",
-                        "score_batch_size=4")  # fmt: skip
+        args = run_args(
+            tmp_path / "r",
+            data,
+            server.api_base,
+            "cache.mode=off",
+            "model.max_concurrency=2",
+            "score_batch_size=4",
+        )
         for point in kill_points:
             proc = subprocess.Popen(
                 args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -187,8 +214,12 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path, kill_points):
                 time.sleep(0.02)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-        generated_before = {g["item_id"] for p in (tmp_path / "r" / "runs").rglob("generations.jsonl")
-                            for g in read_jsonl(p) if g.get("text")}  # fmt: skip
+        generated_before = {
+            g["item_id"]
+            for p in (tmp_path / "r" / "runs").rglob("generations.jsonl")
+            for g in read_jsonl(p)
+            if g.get("text")
+        }
         final = harness(*args)
         assert final.returncode == 0, final.stderr
         clean = harness(*run_args(tmp_path / "clean", data, server.api_base, "cache.mode=off"))
@@ -219,8 +250,10 @@ def test_canary_key_never_written(tmp_path):
         return Reply(BULLETS)
 
     with FakeOpenAI(script) as server:
-        proc = harness(*run_args(tmp_path, data, server.api_base, "model.api_key_env=CANARY_KEY"),
-                       env={"CANARY_KEY": canary})  # fmt: skip
+        proc = harness(
+            *run_args(tmp_path, data, server.api_base, "model.api_key_env=CANARY_KEY"),
+            env={"CANARY_KEY": canary},
+        )
         assert server.headers[0]["authorization"] == f"Bearer {canary}"
     assert proc.returncode == 0, proc.stderr
     assert canary not in proc.stdout + proc.stderr
@@ -234,9 +267,19 @@ def test_budget_stops_cleanly_before_exceeding(tmp_path):
     data = make_dataset(tmp_path / "d.jsonl", 30)
     with FakeOpenAI(lambda body: Reply(BULLETS, prompt_tokens=1000, completion_tokens=100)) as server:
         # each call costs 1000*1e-5 + 100*1e-5 = 0.011 USD; worst case reserved is higher
-        proc = harness(*run_args(tmp_path, data, server.api_base, "budget_usd=0.1", "model.max_concurrency=1",
-                                 "model.input_cost_per_token=1e-5", "model.output_cost_per_token=1e-5",
-                                 "model.params.max_tokens=200", "cache.mode=off"))  # fmt: skip
+        proc = harness(
+            *run_args(
+                tmp_path,
+                data,
+                server.api_base,
+                "budget_usd=0.1",
+                "model.max_concurrency=1",
+                "model.input_cost_per_token=1e-5",
+                "model.output_cost_per_token=1e-5",
+                "model.params.max_tokens=200",
+                "cache.mode=off",
+            )
+        )
     assert proc.returncode == 1
     assert "budget" in proc.stderr
     run_dir = next((tmp_path / "runs").rglob("run.json")).parent
@@ -251,8 +294,11 @@ def test_budget_stops_cleanly_before_exceeding(tmp_path):
 def test_long_article_truncated_by_context_window_and_flagged(tmp_path):
     data = make_dataset(tmp_path / "d.jsonl", 2)
     with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
-        proc = harness(*run_args(tmp_path, data, server.api_base, "model.max_input_tokens=400",
-                                 "model.params.max_tokens=100"))  # fmt: skip
+        proc = harness(
+            *run_args(
+                tmp_path, data, server.api_base, "model.max_input_tokens=400", "model.params.max_tokens=100"
+            )
+        )
         sent = [user_text(b) for b in server.requests]
     assert proc.returncode == 0, proc.stderr
     rows = all_rows(tmp_path)
@@ -265,7 +311,38 @@ def test_long_article_truncated_by_context_window_and_flagged(tmp_path):
 def test_failure_budget_stops_the_run(tmp_path):
     data = make_dataset(tmp_path / "d.jsonl", 20)
     with FakeOpenAI(lambda body: Reply("nope", status=400)) as server:
-        proc = harness(*run_args(tmp_path, data, server.api_base, "max_failures=3", "model.max_concurrency=1",
-                                 "cache.mode=off"))  # fmt: skip
+        proc = harness(
+            *run_args(
+                tmp_path, data, server.api_base, "max_failures=3", "model.max_concurrency=1", "cache.mode=off"
+            )
+        )
         assert len(server.requests) < 20
     assert proc.returncode == 1 and "max_failures=3" in proc.stderr
+
+
+def test_replay_needs_no_api_key_and_serves_recorded_replies(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 4)
+    with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
+        record = harness(
+            *run_args(tmp_path, data, server.api_base, "model.api_key_env=RECORD_KEY"),
+            env={"RECORD_KEY": "k-record"},
+        )
+        assert record.returncode == 0, record.stderr
+        env = {k: v for k, v in os.environ.items() if k != "RECORD_KEY"}
+        replay = subprocess.run(
+            run_args(
+                tmp_path,
+                data,
+                server.api_base,
+                "model.api_key_env=RECORD_KEY",
+                "cache.mode=replay",
+                "resume=never",
+            ),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert replay.returncode == 0, replay.stderr
+        assert len(server.requests) == 4

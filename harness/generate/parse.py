@@ -60,8 +60,9 @@ _RULE = re.compile(r"^(?:[-*_]\s*){3,}$")
 _WHOLE_BOLD = re.compile(r"^(?:\*\*|__)(?:(?!\*\*|__).)+(?:\*\*|__)[:：]?$")
 
 # Bold pairs, then any unpaired leftover "**" (models truncate or nest them).
-_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_BOLD_LEFTOVER = re.compile(r"\*\*|__")
+# `__` is emphasis only at word edges (as in CommonMark): `__init__` and `window.__x` stay as written.
+_BOLD = re.compile(r"\*\*(.+?)\*\*|(?<![A-Za-z0-9_])__(?=\S)(.+?)(?<=\S)__(?![A-Za-z0-9_])")
+_BOLD_LEFTOVER = re.compile(r"\*\*")
 
 # Single-star italics "*文本*": not a star followed by a space (that is a list marker), and not
 # inside Latin words or arithmetic ("a*b*c"); CJK text right next to the stars is fine.

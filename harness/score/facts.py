@@ -111,7 +111,8 @@ no place (jieba ns or a lexicon place) and 3+ characters or a lexicon form (蚂�
 北京大学 is not supported by a source that mentions 北京 and 清华大学); or, for a multi-word Latin
 name, every word occurs (numbers inside are the number check's job). A place plus a generic suffix
 (北京大学, 浙江大学) is supported only by the full form or a lexicon alias (北大), never by the
-abbreviation rule. An organisation found by suffix that starts with a place (江苏省教育厅) is also
+abbreviation rule; nor is a name ending in a 2+-character generic suffix whose stem occurs as written
+(同济大学 is no abbreviation of "同济医院与复旦大学", 北京大学 none of 北京理工大学). An organisation found by suffix that starts with a place (江苏省教育厅) is also
 supported by the rest (教育厅) when the place is supported too.
 
 A 《title》 is compared without marks, spaces, punctuation and case, with 人工智能 = AI: it is
@@ -145,8 +146,8 @@ aliases outside the lexicon (a translated or transliterated name written differe
 are flagged, and names jieba does not tag and the lexicon does not list are not checked (a person
 without a title word before it, an organisation without one of the suffixes above); a count with 大 of
 a one-character noun ("四大行") is compared by its first two characters and may find no counterpart; an
-abbreviation may be supported by a longer, different name whose characters it contains in order
-(a 4+-character summary organisation within 2n+1 source characters).
+abbreviation may be supported by a longer, different name that contains its characters in order
+within 2n+1 characters (国土安全部 by "国土资源部安全...").
 """
 
 from __future__ import annotations
@@ -1574,7 +1575,10 @@ def _entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
         suffix = next((sfx for sfx in _ORG_ENTITY_SUFFIXES + _ORG_SUFFIXES if word.endswith(sfx)), "")
         if suffix and _is_place(word[: -len(suffix)]):
             return False  # 北京大学, 浙江大学: the place is the name; only the full form or an alias
-        if len(word) >= 2 and _abbreviation_in(word, compact_source):
+        stem = word[: -len(suffix)] if suffix else word
+        if len(suffix) >= 2 and len(stem) >= 2 and stem in compact_source:
+            pass  # 同济大学 in "同济医院与复旦大学", 北京大学 in 北京理工大学: another organisation
+        elif len(word) >= 2 and _abbreviation_in(word, compact_source):
             return True
         for sfx in _ORG_SUFFIXES:
             stem = word.removesuffix(sfx)
