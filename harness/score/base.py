@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,3 +43,21 @@ class Scorer(Protocol):
     def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[MetricResult]:
         """Score each candidate (a list of generated bullets) against its item, in order."""
         ...
+
+
+def score_each(
+    items: Sequence[Item],
+    candidates: Sequence[Sequence[str]],
+    score_one: Callable[[Item, Sequence[str]], MetricResult],
+) -> list[MetricResult]:
+    """Score candidates[i] against items[i] one by one, after checking the pairing.
+
+    A bare string as a candidate is refused: it would be scored as one bullet per character."""
+    if len(items) != len(candidates):
+        raise ValueError(f"{len(items)} items but {len(candidates)} candidates")
+    results = []
+    for item, bullets in zip(items, candidates, strict=True):
+        if isinstance(bullets, str):
+            raise TypeError(f"item {item.id}: candidate must be a list of bullet strings, not a str")
+        results.append(score_one(item, bullets))
+    return results

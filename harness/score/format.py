@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.data.schema import Item
-from harness.score.base import MetricResult
+from harness.score.base import MetricResult, score_each
 
 METRIC_VERSION = "format/1"
 VALUE_KEYS = ("format_bullet_count_ok", "format_length_ok_rate", "format_chinese_share", "format_ok")
@@ -101,13 +101,9 @@ class FormatScorer:
 
     def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[MetricResult]:
         """Score each candidate (a list of generated bullets); items are only checked for length."""
-        if len(items) != len(candidates):
-            raise ValueError(f"{len(items)} items but {len(candidates)} candidates")
-        return [self._score_one(item, bullets) for item, bullets in zip(items, candidates, strict=True)]
+        return score_each(items, candidates, self._score_one)
 
     def _score_one(self, item: Item, bullets: Sequence[str]) -> MetricResult:
-        if isinstance(bullets, str):
-            raise TypeError(f"item {item.id}: candidate must be a list of bullet strings, not a str")
         kept = [b for b in bullets if b and b.strip()]
         lengths = [bullet_length(b) for b in kept]
         evidence: dict[str, Any] = {"bullet_lengths": lengths}

@@ -24,7 +24,7 @@ from importlib.metadata import version
 from typing import Any
 
 from harness.data.schema import Item
-from harness.score.base import MetricResult
+from harness.score.base import MetricResult, score_each
 from harness.score.tokenize import get_tokenizer, tokenizer_id
 
 METRIC_VERSION = "rouge/1"
@@ -220,14 +220,9 @@ class RougeScorer:
 
     def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[MetricResult]:
         """Score candidates[i] (a list of generated bullets) against items[i].reference."""
-        if len(items) != len(candidates):
-            raise ValueError(f"{len(items)} items but {len(candidates)} candidates")
-        return [self._score_one(item, bullets) for item, bullets in zip(items, candidates, strict=True)]
+        return score_each(items, candidates, self._score_one)
 
     def _score_one(self, item: Item, bullets: Sequence[str]) -> MetricResult:
-        if isinstance(bullets, str):
-            # A bare string would be scored as one bullet per character.
-            raise TypeError(f"item {item.id}: candidate must be a list of bullet strings, not a str")
         cand_units = [self._tokenize(b) for b in bullets]
         ref_units = [self._tokenize(b) for b in item.reference]
         cand = [t for u in cand_units for t in u]
