@@ -99,7 +99,12 @@ def test_parse_chinese_number_rejects_malformed(text: str) -> None:
         ("13B 模型", 1.3e10, "size", None),
         ("1.8T 模型", 1.8e12, "size", None),
         ("最长 60 秒", 60, "number", "s"),
-        ("提前 300 毫秒", 300, "number", "ms"),
+        ("提前 300 毫秒", 0.3, "number", "s"),  # durations in seconds
+        ("耗时 2 分钟", 120, "number", "s"),
+        ("续航 1.5 天", 129_600, "number", "s"),
+        ("全长 3.5 公里", 3500, "number", "m"),
+        ("周期 2 年", 24, "number", "month"),
+        ("第2天", 2, "number", "day"),  # an ordinal: a position, not a duration
         ("24GB 显存", 24, "number", "GB"),
         ("快 6 倍", 6, "number", "times"),
         ("第四季度", 4, "number", "quarter"),
@@ -262,6 +267,51 @@ def test_unsupported_quantities(summary: str, source: str, bad: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Unit equivalences and counts with 大
+
+
+@pytest.mark.parametrize(
+    ("summary", "source"),
+    [
+        ("最长 2 分钟", "最长可达120秒"),
+        ("延迟 0.5 秒", "端到端延迟仅500毫秒"),
+        ("续航 2 天", "续航时间48小时"),
+        ("训练耗时 0.75 小时", "训练耗时45分钟"),
+        ("约 2 分钟", "耗时 118 秒"),  # hedged, within the precision of 分钟
+        ("测试路段 2.5 公里", "测试路段长2500米"),
+        ("覆盖 3.2 千米", "覆盖半径 3.2 公里"),
+        ("算力 2 PFLOPS", "算力达 2000 TFLOPS"),
+        ("周期 3 年", "周期为 36 个月"),
+        ("5 大功能", "同步上线五大功能模块"),  # the source's count supports a plain number
+    ],
+)
+def test_unit_equivalences_and_counts_supported(summary: str, source: str) -> None:
+    assert check_claim(summary, source) == {"numbers": [], "entities": []}
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("最长 3 分钟", "最长可达120秒", "3 分钟"),
+        ("延迟 0.5 秒", "端到端延迟仅50毫秒", "0.5 秒"),
+        ("续航 2 天", "续航 2 周", "2 天"),
+        ("全长 2.5 米", "全长 2.5 公里", "2.5 米"),
+        ("推出七大场景方案", "推出四大场景解决方案", "七大场景"),
+        ("发布五大趋势", "报告发布了十大趋势", "五大趋势"),
+    ],
+)
+def test_unit_and_count_changes_flagged(summary: str, source: str, bad: str) -> None:
+    assert unsupported_quantities(summary, source) == [bad]
+
+
+def test_counts_with_da_need_a_counterpart() -> None:
+    # 三大/两大 with no "N 大<noun>" in the source: idiomatic or unverifiable, neither counted nor flagged.
+    assert check_claim("两大运营商均已接入", "中国移动和中国联通均已接入") == {"numbers": [], "entities": []}
+    assert check_claim("公司推出三大产品", "公司推出三大产品线") == {"numbers": [], "entities": []}
+    assert extract_quantities("两大运营商") == []
+
+
+# ---------------------------------------------------------------------------------------------
 # Entities
 
 
@@ -304,6 +354,102 @@ def test_supported_entities(summary: str, source: str) -> None:
 )
 def test_unsupported_entities(summary: str, source: str, bad: str) -> None:
     assert bad in unsupported_entities(summary, source)
+
+
+def test_organisations_by_suffix_are_entities() -> None:
+    ents = extract_entities("外交部和国家数据局发布通知，江苏省教育厅随后转发。")
+    for name in ("外交部", "国家数据局", "江苏省教育厅"):
+        assert name in ents, ents
+    # Words ending in 部/局/院/办 that name nothing.
+    text = "员工全部加入，内部部分团队保持学院派风格，公司总部设在该学院，行业格局生变，会议在京举办。"
+    assert extract_entities(text) == []
+    assert extract_entities("这家科技公司与人民医院的联合实验室") == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("外交部发表声明", "国防部发表声明", "外交部"),
+        ("国家能源局印发方案", "国家数据局等部门印发方案", "国家能源局"),
+        ("江苏省教育厅印发通知", "浙江省教育厅印发通知", "江苏省教育厅"),
+        ("协和医院与阿里云合作", "华西医院与阿里云合作", "协和医院"),
+        # A generic suffix dropped must not leave a place or an unknown 2-character fragment.
+        ("浙江大学团队发布模型", "复旦大学团队在浙江发布模型", "浙江大学"),
+        ("同济大学团队发布", "同济医院与复旦大学团队发布", "同济大学"),
+        ("北京大学参与研发", "北京理工大学参与研发", "北京大学"),
+    ],
+)
+def test_unsupported_organisations(summary: str, source: str, bad: str) -> None:
+    assert bad in unsupported_entities(summary, source)
+
+
+@pytest.mark.parametrize(
+    ("summary", "source"),
+    [
+        ("外交部发表声明", "国防部和外交部发表声明"),
+        ("国家数据局印发方案", "国家数据局等部门印发方案"),
+        ("美国国防部宣布合作", "国防部宣布与美国企业合作"),
+        ("协和医院与阿里云合作", "北京协和医院与阿里云合作"),
+        ("北京市科委发文", "北京市科学技术委员会发文"),  # abbreviation
+        ("昆仑芯科技发布新芯片", "昆仑芯发布新一代芯片"),  # a 3-character stem
+        ("浙江大学团队发布模型", "浙江大学团队发布模型"),
+    ],
+)
+def test_supported_organisations(summary: str, source: str) -> None:
+    assert unsupported_entities(summary, source) == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("研究发表于《细胞》", "研究发表于《柳叶刀》，揭示细胞层面的机制", "《细胞》"),
+        ("欧盟《数字市场法》生效", "欧盟《人工智能法案》生效", "《数字市场法》"),
+        ("论文刊于《自然·通讯》", "论文刊于《自然》", "《自然·通讯》"),
+    ],
+)
+def test_unsupported_titles(summary: str, source: str, bad: str) -> None:
+    assert unsupported_entities(summary, source) == [bad]
+
+
+@pytest.mark.parametrize(
+    ("summary", "source"),
+    [
+        ("研究发表于《细胞》", "研究发表于 Cell 杂志"),  # journal alias
+        ("研究发表在 Nature 上", "研究发表于《自然》"),
+        ("《深度合成管理规定》施行", "《互联网信息服务深度合成管理规定》施行"),  # part of a title
+        ("欧盟《AI法案》获批", "欧盟《人工智能法案》获批"),  # 人工智能 = AI
+        ("发布《星火》", "发布“星火”大模型"),  # quoted in the source
+        ("依据《数据安全法》", "依据数据安全法的规定"),  # no dictionary word: anywhere in the source
+    ],
+)
+def test_supported_titles(summary: str, source: str) -> None:
+    assert unsupported_entities(summary, source) == []
+
+
+def test_titles_are_entities_and_mask_their_content() -> None:
+    assert extract_entities("论文发表于《细胞》") == ["《细胞》"]
+    assert extract_entities("欧盟通过《人工智能法案》") == ["欧盟", "《人工智能法案》"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("阿里云CTO刘海涛称通义千问将全面开源", "阿里云 CTO 周靖人表示，通义千问将全面开源", "刘海涛"),
+        ("首席科学家孙建明指出", "首席科学家刘知远指出", "孙建明"),
+        ("副总裁黄海波介绍", "公司副总裁林国强介绍", "黄海波"),
+    ],
+)
+def test_unsupported_persons_after_titles(summary: str, source: str, bad: str) -> None:
+    assert bad in unsupported_entities(summary, source)
+
+
+def test_persons_after_titles() -> None:
+    # A surname token and a given name jieba does not tag as one name (王/nr 海峰/n).
+    assert "王海峰" in extract_entities("某公司CTO王海峰称")
+    assert unsupported_entities("某公司CTO王海峰称", "某公司CEO王海峰在会上称") == []
+    assert unsupported_entities("CEO张伟今天宣布", "公司CEO张伟宣布") == []
+    assert unsupported_entities("教授吴恩达认为", "吴恩达教授认为") == []
+    assert extract_entities("CEO于近日表示") == []  # 于 is a preposition here, not a surname
 
 
 def test_jieba_global_dictionary_untouched() -> None:
@@ -547,6 +693,31 @@ CLAIMS = [
         "xAI 拟用约十万块 A100 建超算。",
     ),
     (
+        "国家数据局于 10 月 25 日正式揭牌，由国家发展改革委管理。",
+        "国家数据局 10 月 25 日揭牌，归国家发展改革委管理。",
+        "国家能源局 10 月 25 日揭牌，归国家发展改革委管理。",
+    ),
+    (
+        "该模型可在 90 秒内生成一段 4K 视频。",
+        "该模型 1.5 分钟内可生成一段 4K 视频。",
+        "该模型 1.5 小时内可生成一段 4K 视频。",
+    ),
+    (
+        "研究成果于 3 月 6 日发表在《细胞》杂志上。",
+        "成果 3 月 6 日发表于《细胞》。",
+        "成果 3 月 6 日发表于《柳叶刀》。",
+    ),
+    (
+        "大会发布了人工智能的五大趋势。",
+        "大会发布 AI 五大趋势。",
+        "大会发布 AI 七大趋势。",
+    ),
+    (
+        "阿里云 CTO 周靖人表示，通义千问将全面开源。",
+        "阿里云CTO周靖人称通义千问将全面开源。",
+        "阿里云CTO刘海涛称通义千问将全面开源。",
+    ),
+    (
         "英特尔于 12 月 14 日发布酷睿 Ultra 移动处理器，首次集成 NPU。",
         "英特尔 12 月 14 日推出酷睿 Ultra，首次集成 NPU。",
         "AMD 12 月 14 日推出酷睿 Ultra，首次集成 NPU。",
@@ -654,6 +825,6 @@ def test_scorer_meta() -> None:
     import jieba
 
     meta = FactsScorer().meta()
-    assert meta["metric_version"] == "facts/1"
+    assert meta["metric_version"] == "facts/2"
     assert meta["jieba"] == jieba.__version__
     assert meta["numbers"] and meta["entities"]

@@ -319,6 +319,20 @@ def _num(value: float | None) -> str:
 
 
 def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f") -> list[Path]:
+    """Rebuild every leaderboard output; jobs of one sweep running in parallel (joblib, Slurm on a
+    shared disk) take turns through a lock file, so no build sees another's half-written site."""
+    import fcntl
+
+    results_dir.mkdir(parents=True, exist_ok=True)
+    with (results_dir / ".leaderboard.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_leaderboard(results_dir, rank_by)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_leaderboard(results_dir: Path, rank_by: str) -> list[Path]:
     """Rewrite results/leaderboard.{md,csv,json}, the plots and the HTML site (results/site/) from all
     finished runs."""
     from harness.report import judge_eval

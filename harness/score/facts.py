@@ -1366,8 +1366,10 @@ def _org_span(
     if suffix is None or flag not in _ORG_HEAD_FLAGS or not _is_cjk_word(word) or any(taken[start:end]):
         return None
     inner = word[: -len(suffix)]
-    if (word in _ORG_STOP and inner) or any(word.endswith(w) for w in _ORG_NOT_ORG):
-        return None  # 全部, 格局, 举办, 科技公司, 公司总部: a word that names nothing
+    if word in _ORG_STOP and inner:
+        return None  # 全部, 格局, 举办, 科技公司: a word that names nothing
+    if flag != "nt" and any(word.endswith(w) for w in _ORG_NOT_ORG):
+        return None  # 公司总部, 中西部 (but 安全部/nt is no 全部)
     parts: list[tuple[str, str]] = []
     limit = 1 if len(inner) >= 2 else 3
     j = k - 1
