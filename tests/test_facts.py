@@ -364,6 +364,8 @@ def test_organisations_by_suffix_are_entities() -> None:
     text = "员工全部加入，内部部分团队保持学院派风格，公司总部设在该学院，行业格局生变，会议在京举办。"
     assert extract_entities(text) == []
     assert extract_entities("这家科技公司与人民医院的联合实验室") == []
+    assert extract_entities("一家药物研发公司与零售巨头施瓦茨集团") == ["施瓦茨集团"]
+    assert extract_entities("国家安全部发布通告") == ["国家安全部"]  # ends in 全部, but tagged nt
 
 
 @pytest.mark.parametrize(
@@ -373,6 +375,7 @@ def test_organisations_by_suffix_are_entities() -> None:
         ("国家能源局印发方案", "国家数据局等部门印发方案", "国家能源局"),
         ("江苏省教育厅印发通知", "浙江省教育厅印发通知", "江苏省教育厅"),
         ("协和医院与阿里云合作", "华西医院与阿里云合作", "协和医院"),
+        ("国家安全部发布通告", "国家安全局发布通告", "国家安全部"),  # not a slip of 国家安全
         # A generic suffix dropped must not leave a place or an unknown 2-character fragment.
         ("浙江大学团队发布模型", "复旦大学团队在浙江发布模型", "浙江大学"),
         ("同济大学团队发布", "同济医院与复旦大学团队发布", "同济大学"),
@@ -420,6 +423,7 @@ def test_unsupported_titles(summary: str, source: str, bad: str) -> None:
         ("欧盟《AI法案》获批", "欧盟《人工智能法案》获批"),  # 人工智能 = AI
         ("发布《星火》", "发布“星火”大模型"),  # quoted in the source
         ("依据《数据安全法》", "依据数据安全法的规定"),  # no dictionary word: anywhere in the source
+        ("刊登于《Science Robotics》", "a paper in Science Robotics"),
     ],
 )
 def test_supported_titles(summary: str, source: str) -> None:

@@ -111,9 +111,10 @@ no place (jieba ns or a lexicon place) and 3+ characters or a lexicon form (蚂�
 北京大学 is not supported by a source that mentions 北京 and 清华大学); or, for a multi-word Latin
 name, every word occurs (numbers inside are the number check's job). A place plus a generic suffix
 (北京大学, 浙江大学) is supported only by the full form or a lexicon alias (北大), never by the
-abbreviation rule; nor is a name ending in a 2+-character generic suffix whose stem occurs as written
-(同济大学 is no abbreviation of "同济医院与复旦大学", 北京大学 none of 北京理工大学). An organisation found by suffix that starts with a place (江苏省教育厅) is also
-supported by the rest (教育厅) when the place is supported too.
+abbreviation rule; nor is a name ending in a 2+-character generic suffix whose stem occurs as
+written (同济大学 is no abbreviation of "同济医院与复旦大学", 北京大学 none of 北京理工大学). An
+organisation found by suffix that starts with a place (江苏省教育厅) is also supported by the rest
+(教育厅) when the place is supported too.
 
 A 《title》 is compared without marks, spaces, punctuation and case, with 人工智能 = AI: it is
 supported when it lies within a source title or quoted name (《暂行办法》 in 《生成式人工智能服务管理
@@ -161,7 +162,7 @@ from functools import lru_cache
 from typing import Any
 
 from harness.data.schema import Item
-from harness.score.base import MetricResult
+from harness.score.base import MetricResult, score_each
 
 METRIC_VERSION = "facts/2"
 NUMBERS_METHOD = "facts-numbers/2"
@@ -1228,6 +1229,13 @@ _ORG_STOP = _ORG_NOT_ORG | frozenset(
     办公厅 办公室 部 局 委 署 院 厅 办
     """.split()
 )
+# Descriptive words jieba's dictionary lacks or tags as names: no proper name (药物研发公司).
+_ORG_DESCRIPTORS = frozenset(
+    """
+    研发 初创 创业 科技 技术 芯片 软件 硬件 互联网 投资 咨询 制药 医药 能源 汽车 电商 游戏 传媒 数据 安全 网络
+    人工智能 智能 算力 模型 大模型 机器人 半导体 金融 零售 生物 新能源 独角兽
+    """.split()
+)
 # Words that may start an organisation's name although jieba's dictionary tags them as places.
 _ORG_NAME_OK = frozenset("国家 中央 全国 人民 中华 国际 世界".split())
 # jieba flags of an organisation-suffix word, and of the name words that may precede it.
@@ -1375,8 +1383,11 @@ def _org_span(
     j = k - 1
     while j >= 0 and len(parts) < limit:
         s, e, w, f = tokens[j]
+        proper = f.startswith(_ORG_SPECIFIC_FLAGS) or w not in tags or w in _ORG_NAME_OK
         if (
-            f not in _ORG_NAME_FLAGS
+            e != start  # a masked name in between
+            or (parts and not proper)  # only the word next to the suffix may be a common noun
+            or f not in _ORG_NAME_FLAGS
             or not _is_cjk_word(w)
             or any(taken[s:e])
             or w in _ORG_NAME_STOP
@@ -1393,7 +1404,10 @@ def _org_span(
         return None
     if len(inner) < 2 and suffix in _ORG_GENERIC_SUFFIXES:
         # 北京大学, 协和医院: the name must be specific (not 人民医院, 科技公司, 重点实验室).
-        if not any(f.startswith(_ORG_SPECIFIC_FLAGS) or w not in tags for w, f in parts):
+        if not any(
+            (f.startswith(_ORG_SPECIFIC_FLAGS) or w not in tags) and w not in _ORG_DESCRIPTORS
+            for w, f in parts
+        ):
             return None
     return start, end
 
@@ -1531,7 +1545,7 @@ def _title_supported(title: str, source: str) -> bool:
         return True
     titles, whole = _source_titles(source)
     source_text = _nfkc(source)
-    for form in _title_alias_index().get(key, (title,)):
+    for form in _title_alias_index().get(key, (title.strip("《》"),)):
         form_key = _title_key(form)
         if any(form_key in t for t in titles):
             return True
@@ -1665,13 +1679,9 @@ class FactsScorer:
 
     def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[MetricResult]:
         """Score candidates[i] (a list of generated bullets) against items[i].source."""
-        if len(items) != len(candidates):
-            raise ValueError(f"{len(items)} items but {len(candidates)} candidates")
-        return [self._score_one(item, bullets) for item, bullets in zip(items, candidates, strict=True)]
+        return score_each(items, candidates, self._score_one)
 
     def _score_one(self, item: Item, bullets: Sequence[str]) -> MetricResult:
-        if isinstance(bullets, str):
-            raise TypeError(f"item {item.id}: candidate must be a list of bullet strings, not a str")
         bullets = [b for b in bullets if b and b.strip()]
         if not bullets:
             return MetricResult(values=dict.fromkeys(VALUE_KEYS, 0.0), flags=["empty_output"], evidence={})
