@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import datetime as dt
 import hashlib
 import json
@@ -12,7 +14,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from harness.generate.providers import (
     BudgetExhausted,
     Completion,
     Provider,
+    completion_record,
     import_litellm,
     is_baseline,
     preflight,
@@ -41,6 +44,9 @@ log = logging.getLogger("harness")
 ROW_SCHEMA_VERSION = 1
 # Tokens kept free between the prompt and the context window (chat framing differs by provider).
 CONTEXT_MARGIN = 64
+# Items started ahead of the model's concurrency (queued in its rate limiter): see _generate_and_score.
+WINDOW_PER_SLOT = 4
+WINDOW_MIN = 32
 
 
 class RunStopped(Exception):
@@ -111,11 +117,11 @@ class Job:
             "seed": cfg.seed,
         }
         self.run_key = self._run_key()
-        self.previous = (
-            find_resumable(run_dir.parents[1], self.run_key, exclude=run_dir)
-            if cfg.resume == "auto"
-            else None
+        # Unfinished runs of this job, oldest first; `previous` is the one this run continues.
+        self.unfinished = (
+            find_resumable(run_dir.parents[1], self.run_key, exclude=run_dir) if cfg.resume == "auto" else []
         )
+        self.previous = self.unfinished[-1] if self.unfinished else None
 
     def _judge(self) -> Any:
         """The LLM judge scorer, sharing the run's response cache (kind "judge") and budget."""
@@ -168,26 +174,43 @@ class Job:
         scored without calling the model again. Failed items are tried again."""
         if self.previous is None:
             return set(), {}
-        prev_id = str(self.previous.relative_to(self.run_dir.parents[1]))
+        runs_dir = self.run_dir.parents[1]
+        prev_id = str(self.previous.relative_to(runs_dir))
         wanted = {i.id for i in self.items}
         done: set[str] = set()
-        for row in read_jsonl(self.previous / ROWS_FILE):
-            if row.get("item_id") in wanted and not row.get("error") and row["item_id"] not in done:
-                done.add(row["item_id"])
-                carried = {**row, "run_id": self.run_id, "resumed_from": row.get("resumed_from") or prev_id}
-                self.store.append_row(carried)
-                self.rows.append(carried)
         generated: dict[str, Completion] = {}
-        for record in read_jsonl(self.previous / GENERATIONS_FILE):
-            item_id = record.get("item_id")
-            if item_id in wanted and item_id not in done and record.get("text") is not None:
-                fields = {k: v for k, v in record.items() if k in Completion.__dataclass_fields__}
-                generated[item_id] = Completion(**fields)
-        prev_manifest = json.loads((self.previous / RUN_FILE).read_text(encoding="utf-8"))
-        prev_manifest.update(status="superseded", superseded_by=self.run_id)
+        generation_records: dict[str, dict[str, Any]] = {}
+        # Newest first: a later attempt's result for an item wins over an earlier one.
+        for previous in reversed(self.unfinished):
+            source_id = str(previous.relative_to(runs_dir))
+            for row in read_jsonl(previous / ROWS_FILE):
+                if row.get("item_id") in wanted and not row.get("error") and row["item_id"] not in done:
+                    done.add(row["item_id"])
+                    origin = row.get("resumed_from") or source_id
+                    carried = {**row, "run_id": self.run_id, "resumed_from": origin}
+                    self.store.append_row(carried)
+                    self.rows.append(carried)
+            for record in read_jsonl(previous / GENERATIONS_FILE):
+                item_id = record.get("item_id")
+                if item_id in wanted and item_id not in generation_records and record.get("text") is not None:
+                    generation_records[item_id] = {
+                        **record,
+                        "resumed_from": record.get("resumed_from") or source_id,
+                    }
+        for item_id, record in generation_records.items():
+            if item_id in done:
+                continue
+            fields = {k: v for k, v in record.items() if k in Completion.__dataclass_fields__}
+            generated[item_id] = Completion(**fields)
+            # Copied into this run too, so a kill before they are scored still finds them here.
+            self.store.append_generation(record)
         from harness.report.store import write_json_atomic
 
-        write_json_atomic(self.previous / RUN_FILE, prev_manifest)
+        # Superseded only once everything is copied: a kill during the copy leaves them resumable.
+        for previous in self.unfinished:
+            manifest = json.loads((previous / RUN_FILE).read_text(encoding="utf-8"))
+            manifest.update(status="superseded", superseded_by=self.run_id)
+            write_json_atomic(previous / RUN_FILE, manifest)
         log.info(
             "resuming %s: %d rows carried over, %d generations to score, %d items to generate",
             prev_id,
@@ -314,22 +337,68 @@ class Job:
             from harness.generate.baselines import baseline_kwargs
 
         async def one(item: Item) -> tuple[Item, Completion, dict | None]:
-            if item.id in generated:  # generated by the interrupted run: no new call
-                return item, generated[item.id], None
             messages, truncation = self._messages(item, provider.litellm, limit)
             extra = baseline_kwargs(item.source, item.reference) if baseline else None
             return item, await provider.complete(messages, extra, item_id=item.id), truncation
 
         pending: list[tuple[Item, Completion, dict | None]] = []
         scoring: asyncio.Future[None] | None = None
-        tasks = [asyncio.ensure_future(one(item)) for item in todo]
+        # Items start as earlier ones finish, at most `window` at a time (queued in the rate
+        # limiter's FIFO, in dataset order, as before): a prompt is rendered when its item starts,
+        # so memory does not grow with the dataset and the first requests go out at once. An item
+        # starts when another finishes (a done callback), not when its result is consumed, so slow
+        # scoring does not hold generation back.
+        window = max(WINDOW_MIN, WINDOW_PER_SLOT * max(1, self.cfg.model.max_concurrency))
+        tasks: set[asyncio.Future[tuple[Item, Completion, dict | None]]] = set()
+        finished: asyncio.Queue[asyncio.Future[tuple[Item, Completion, dict | None]]] = asyncio.Queue()
+        stopping = False
+        # Generated by the interrupted run: no new call; consumed first (they are done at once).
+        loop = asyncio.get_running_loop()
+        for item in todo:
+            if item.id in generated:
+                carried: asyncio.Future[tuple[Item, Completion, dict | None]] = loop.create_future()
+                carried.set_result((item, generated[item.id], None))
+                finished.put_nowait(carried)
+        queue = (item for item in todo if item.id not in generated)
+
+        def start_next() -> None:
+            while not stopping and len(tasks) < window:
+                item = next(queue, None)
+                if item is None:
+                    return
+                task = asyncio.ensure_future(one(item))
+                task.add_done_callback(on_done)
+                tasks.add(task)
+
+        def on_done(task: asyncio.Future[tuple[Item, Completion, dict | None]]) -> None:
+            tasks.discard(task)
+            finished.put_nowait(task)
+            start_next()
+
+        # generations.jsonl is appended (and fsynced, line by line) by one writer thread, in order:
+        # an fsync in the event loop would stall every request in flight. Rows of a batch are
+        # appended only after the generation lines written before them (`last_write`).
+        writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-writer")
+        writes: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+
+        def check_writes() -> None:
+            while writes and writes[0].done():
+                writes.popleft().result()  # re-raises a failed append (disk full, ...)
+
+        def score_after(last_write: concurrent.futures.Future[None] | None, batch: list) -> None:
+            if last_write is not None:
+                concurrent.futures.wait([last_write])
+            self._score_batch(batch)
+
         failed = 0
         stop: RunStopped | None = None
+        start_next()
         with _Progress(self.cfg.model.name, len(self.items), len(done), self.cfg.progress) as progress:
             try:
-                for next_done in asyncio.as_completed(tasks):
+                for _ in range(len(todo)):
+                    next_done = await finished.get()
                     try:
-                        item, comp, truncation = await next_done
+                        item, comp, truncation = next_done.result()
                     except BudgetExhausted as exc:
                         stop = RunStopped("stopped", f"budget: {exc}", 1)
                         break
@@ -340,9 +409,13 @@ class Job:
                             stop = RunStopped("failed", str(exc), 2)
                             break
                         raise
+                    check_writes()
                     if item.id not in generated:
-                        self.store.append_generation(
-                            {"item_id": item.id, "model": self.cfg.model.name, **asdict(comp)}
+                        writes.append(
+                            writer.submit(
+                                self.store.append_generation,
+                                {"item_id": item.id, "model": self.cfg.model.name, **completion_record(comp)},
+                            )
                         )
                     if not comp.ok:
                         failed += 1
@@ -353,15 +426,23 @@ class Job:
                         if scoring is not None:
                             await scoring
                         # Scoring is CPU-bound: a thread keeps the event loop serving requests.
-                        scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
+                        last = writes[-1] if writes else None
+                        scoring = asyncio.ensure_future(asyncio.to_thread(score_after, last, pending))
                         pending = []
                     if self.cfg.max_failures is not None and failed > self.cfg.max_failures:
                         stop = RunStopped("stopped", f"max_failures={self.cfg.max_failures} exceeded", 1)
                         break
             finally:
-                for task in tasks:
+                stopping = True
+                running = list(tasks)
+                for task in running:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*running, return_exceptions=True)
+                try:
+                    # Every finished generation is on disk before the run ends, whatever stopped it.
+                    await asyncio.gather(*(asyncio.wrap_future(w) for w in writes))
+                finally:
+                    writer.shutdown(wait=True)
                 if scoring is not None:
                     await scoring
                 if pending:

@@ -15,9 +15,17 @@ MINI = FIXTURES / "mini_news.jsonl"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", help="run tests marked slow")
+    parser.addoption(
+        "--run-llm", action="store_true", help="run tests marked llm (a real local LLM server, see README)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--run-llm"):
+        skip_llm = pytest.mark.skip(reason="llm: needs a real local LLM; pass --run-llm (see README)")
+        for item in items:
+            if "llm" in item.keywords:
+                item.add_marker(skip_llm)
     if config.getoption("--runslow"):
         return
     skip = pytest.mark.skip(reason="slow: pass --runslow")

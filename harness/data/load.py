@@ -56,37 +56,53 @@ def _raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
         for i, row in enumerate(pq.read_table(path).to_pylist()):
             yield f"{path}:row {i + 1}", row
         return
+    if suffix == ".csv":
+        yield from _csv_rows(path)
+        return
+    # JSONL is read line by line so a 10k-article file is never held in memory twice.
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield f"{path}:{number}", _not_utf8(path, number, raw, exc)
+                return
+            if not line.strip():
+                continue
+            try:
+                yield f"{path}:{number}", json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield (
+                    f"{path}:{number}",
+                    Problem(f"{path}:{number}", None, f"invalid JSON: {exc.msg} (column {exc.colno})"),
+                )
+
+
+def _not_utf8(path: Path, line: int, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    return Problem(
+        f"{path}:{line}",
+        None,
+        f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start} of the line);"
+        " save the file as UTF-8",
+    )
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    # CSV fields may span lines, so the file is decoded whole to report the right line on bad bytes.
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        yield (
-            f"{path}:{line}",
-            Problem(
-                f"{path}:{line}",
-                None,
-                f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start});"
-                " save the file as UTF-8",
-            ),
-        )
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        shifted = UnicodeDecodeError(exc.encoding, exc.object, exc.start - line_start, exc.end, exc.reason)
+        yield f"{path}:{line}", _not_utf8(path, line, data[line_start:], shifted)
         return
-    text = text.removeprefix("\ufeff")
-    if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for row in reader:
-            yield f"{path}:{reader.line_num}", _csv_row(row)
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{path}:{number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield (
-                f"{path}:{number}",
-                Problem(f"{path}:{number}", None, f"invalid JSON: {exc.msg} (column {exc.colno})"),
-            )
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    for row in reader:
+        yield f"{path}:{reader.line_num}", _csv_row(row)
 
 
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:

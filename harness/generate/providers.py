@@ -12,7 +12,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from harness.config import ConfigError, ModelConfig
@@ -57,6 +57,14 @@ class Completion:
     @property
     def ok(self) -> bool:
         return self.text is not None
+
+
+_COMPLETION_FIELDS = tuple(Completion.__dataclass_fields__)
+
+
+def completion_record(comp: Completion) -> dict[str, Any]:
+    """`dataclasses.asdict(comp)` without its recursive deep copy (every field is a scalar)."""
+    return {name: getattr(comp, name) for name in _COMPLETION_FIELDS}
 
 
 class BudgetExhausted(Exception):
@@ -241,7 +249,8 @@ class Provider:
         from harness.generate.retry import call_with_retries, error_class, require_choices
 
         key = None
-        if self.cache is not None:
+        # cache.mode=off neither reads nor writes: the key (a hash of the whole prompt) is not needed.
+        if self.cache is not None and getattr(self.cache, "mode", None) != "off":
             key = self.cache_key(messages, extra)
             hit = self.cache.lookup(key, item_id=item_id, model=self.model.name, kind=self.kind)
             if hit is not None:
@@ -312,6 +321,6 @@ class Provider:
         if reserved and self.budget is not None:
             self.budget.settle(reservation, comp.cost_usd)
         if self.cache is not None and key is not None:
-            value = {k: v for k, v in asdict(comp).items() if k not in ("cache_hit", "attempts")}
+            value = {k: v for k, v in completion_record(comp).items() if k not in ("cache_hit", "attempts")}
             self.cache.store(key, self.kind, self.model.litellm_model, value)
         return comp

@@ -107,11 +107,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> Path | None:
-    """The latest unfinished run directory of the same job (same run_key), if any.
+def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> list[Path]:
+    """Unfinished run directories of the same job (same run_key), oldest first.
 
     Unfinished: interrupted, stopped (budget, failures), failed, or "running" whose process is
-    gone (kill -9 leaves that status behind). A run whose process is alive is left alone."""
+    gone (kill -9 leaves that status behind). A run whose process is alive is left alone. All of
+    them are returned, not just the latest: a resume killed while copying leaves two unfinished
+    runs, and the older one still holds rows the newer one had not copied yet."""
     import socket
 
     candidates = []
@@ -132,4 +134,4 @@ def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> Path | None:
         ):
             continue
         candidates.append((manifest.get("started_at", ""), run_dir))
-    return max(candidates)[1] if candidates else None
+    return [run_dir for _, run_dir in sorted(candidates)]
