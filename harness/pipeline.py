@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
 import datetime as dt
 import hashlib
 import json
@@ -187,9 +185,7 @@ class Job:
                 if row.get("item_id") in wanted and not row.get("error") and row["item_id"] not in done:
                     done.add(row["item_id"])
                     origin = row.get("resumed_from") or source_id
-                    carried = {**row, "run_id": self.run_id, "resumed_from": origin}
-                    self.store.append_row(carried)
-                    self.rows.append(carried)
+                    self.rows.append({**row, "run_id": self.run_id, "resumed_from": origin})
             for record in read_jsonl(previous / GENERATIONS_FILE):
                 item_id = record.get("item_id")
                 if item_id in wanted and item_id not in generation_records and record.get("text") is not None:
@@ -204,6 +200,7 @@ class Job:
             generated[item_id] = Completion(**fields)
             # Copied into this run too, so a kill before they are scored still finds them here.
             self.store.append_generation(record)
+        self.store.append_rows(self.rows)
         from harness.report.store import write_json_atomic
 
         # Superseded only once everything is copied: a kill during the copy leaves them resumable.
@@ -291,6 +288,7 @@ class Job:
                 slot["flags"].extend(result.flags)
                 if result.evidence:
                     slot["evidence"][scorer.name] = result.evidence
+        rows = []
         for item, comp, truncation in batch:
             slot = per_item[item.id]
             bullets, parse_flags = parsed[item.id]
@@ -303,6 +301,7 @@ class Job:
                     "bullets": bullets,
                     "parse_flags": parse_flags,
                     "latency_s": round(comp.latency_s, 4),
+                    "elapsed_s": None if comp.elapsed_s is None else round(comp.elapsed_s, 4),
                     "prompt_tokens": comp.prompt_tokens,
                     "completion_tokens": comp.completion_tokens,
                     "cost_usd": comp.cost_usd,
@@ -323,8 +322,9 @@ class Job:
                 "evidence": slot["evidence"],
                 "finished_at": _now(),
             }
-            self.store.append_row(row)
-            self.rows.append(row)
+            rows.append(row)
+        self.store.append_rows(rows)
+        self.rows.extend(rows)
 
     # -- generation -------------------------------------------------------------------------
     async def _generate_and_score(self) -> None:
@@ -375,21 +375,6 @@ class Job:
             finished.put_nowait(task)
             start_next()
 
-        # generations.jsonl is appended (and fsynced, line by line) by one writer thread, in order:
-        # an fsync in the event loop would stall every request in flight. Rows of a batch are
-        # appended only after the generation lines written before them (`last_write`).
-        writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-writer")
-        writes: collections.deque[concurrent.futures.Future[None]] = collections.deque()
-
-        def check_writes() -> None:
-            while writes and writes[0].done():
-                writes.popleft().result()  # re-raises a failed append (disk full, ...)
-
-        def score_after(last_write: concurrent.futures.Future[None] | None, batch: list) -> None:
-            if last_write is not None:
-                concurrent.futures.wait([last_write])
-            self._score_batch(batch)
-
         failed = 0
         stop: RunStopped | None = None
         start_next()
@@ -409,13 +394,11 @@ class Job:
                             stop = RunStopped("failed", str(exc), 2)
                             break
                         raise
-                    check_writes()
                     if item.id not in generated:
-                        writes.append(
-                            writer.submit(
-                                self.store.append_generation,
-                                {"item_id": item.id, "model": self.cfg.model.name, **completion_record(comp)},
-                            )
+                        # Written from the event loop (a short buffered write, no fsync): handing
+                        # each line to a thread cost more in GIL switches than the write itself.
+                        self.store.append_generation(
+                            {"item_id": item.id, "model": self.cfg.model.name, **completion_record(comp)}
                         )
                     if not comp.ok:
                         failed += 1
@@ -426,8 +409,7 @@ class Job:
                         if scoring is not None:
                             await scoring
                         # Scoring is CPU-bound: a thread keeps the event loop serving requests.
-                        last = writes[-1] if writes else None
-                        scoring = asyncio.ensure_future(asyncio.to_thread(score_after, last, pending))
+                        scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
                         pending = []
                     if self.cfg.max_failures is not None and failed > self.cfg.max_failures:
                         stop = RunStopped("stopped", f"max_failures={self.cfg.max_failures} exceeded", 1)
@@ -438,11 +420,6 @@ class Job:
                 for task in running:
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
-                try:
-                    # Every finished generation is on disk before the run ends, whatever stopped it.
-                    await asyncio.gather(*(asyncio.wrap_future(w) for w in writes))
-                finally:
-                    writer.shutdown(wait=True)
                 if scoring is not None:
                     await scoring
                 if pending:

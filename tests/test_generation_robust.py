@@ -160,6 +160,64 @@ def test_faults_are_retried_or_recorded_with_their_cause(tmp_path):
     assert "| 54 | 6 (" in board
 
 
+@pytest.mark.slow
+def test_500_items_with_20_percent_random_faults(tmp_path):
+    """The issue's acceptance case: each request fails with probability 0.2 (429 with Retry-After,
+    500, timeout, malformed body; seeded). The run completes and the recorded failures are exactly
+    the items the server never answered successfully."""
+    import random
+
+    n_items = 500
+    rng = random.Random(20261123)
+    lock = threading.Lock()
+    succeeded: set[str] = set()
+    kinds: Counter[str] = Counter()
+
+    def script(body):
+        item = item_of(body)
+        with lock:
+            kind = rng.choice(["429", "500", "timeout", "malformed"]) if rng.random() < 0.2 else "ok"
+            kinds[kind] += 1
+            if kind == "ok":
+                succeeded.add(item)
+        if kind == "ok":
+            return Reply(BULLETS)
+        if kind == "429":
+            return Reply("slow down", status=429, headers={"Retry-After": "0"})
+        if kind == "500":
+            return Reply("boom", status=500)
+        if kind == "timeout":
+            return Reply(BULLETS, delay_s=3.0)
+        return Reply(raw_body=b'{"choices": [{"message": ')
+
+    data = make_dataset(tmp_path / "d.jsonl", n_items)
+    with FakeOpenAI(script) as server:
+        proc = harness(
+            *run_args(
+                tmp_path,
+                data,
+                server.api_base,
+                "model.timeout_s=1.0",  # generous: a slow "ok" reply must not count as a timeout
+                "model.num_retries=2",
+                "model.max_concurrency=16",
+                "cache.mode=off",
+            )
+        )
+    assert proc.returncode == 0, proc.stderr
+    total = sum(kinds.values())
+    assert 0.15 < 1 - kinds["ok"] / total < 0.25, kinds
+    rows = {r["item_id"]: r for r in all_rows(tmp_path)}
+    assert len(rows) == n_items
+    failed = {i for i, r in rows.items() if r["error"]}
+    assert failed == set(rows) - succeeded
+    causes = {"rate_limit", "server_error", "timeout", "malformed_response"}
+    for item_id in failed:
+        assert rows[item_id]["error"]["class"] in causes
+        assert rows[item_id]["error"]["message"]
+        assert rows[item_id]["scores"] == {}
+    assert all(rows[i]["scores"] for i in succeeded)
+
+
 def _wait_for_rows(path: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:

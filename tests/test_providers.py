@@ -107,3 +107,34 @@ def test_preflight_catches_provider_key_without_api_key_env(monkeypatch):
 def test_preflight_passes_for_baselines_and_local_servers():
     preflight(ModelConfig(name="lead", litellm_model="harness/lead"))
     preflight(ModelConfig(name="local", litellm_model="openai/x", api_base="http://127.0.0.1:1/v1"))
+
+
+def test_latency_is_the_answering_attempt_and_elapsed_adds_queue_wait():
+    # max_concurrency=1: the second call waits ~0.4 s for the slot; its latency must not include it.
+    with FakeOpenAI(lambda body: Reply("- 好", delay_s=0.4)) as server:
+        provider = Provider(_model(server.api_base, max_concurrency=1))
+
+        async def both():
+            return await asyncio.gather(provider.complete(MESSAGES), provider.complete(MESSAGES))
+
+        first, second = asyncio.run(both())
+    assert first.ok and second.ok
+    for comp in (first, second):
+        assert 0.35 < comp.latency_s < 0.75
+    waited = max(first, second, key=lambda c: c.elapsed_s)
+    assert waited.elapsed_s > 0.75 and waited.elapsed_s > waited.latency_s + 0.3
+
+
+def test_latency_of_a_retried_call_excludes_the_failed_attempt():
+    calls = {"n": 0}
+
+    def script(body):
+        calls["n"] += 1
+        return Reply("服务繁忙", status=500, delay_s=0.5) if calls["n"] == 1 else Reply("- 好", delay_s=0.05)
+
+    with FakeOpenAI(script) as server:
+        comp = asyncio.run(
+            Provider(_model(server.api_base, num_retries=2, retry_base_s=0.01)).complete(MESSAGES)
+        )
+    assert comp.ok and comp.attempts == 2
+    assert comp.latency_s < 0.4 < 0.5 <= comp.elapsed_s

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from functools import lru_cache
 
 import jinja2
@@ -24,7 +24,10 @@ def _compile(source: str, where: str) -> jinja2.Template:
 
 def render_messages(prompt: PromptConfig, item: Item) -> list[dict[str, str]]:
     """The chat messages for one item: an optional system message and the user message."""
-    context = {"item": asdict(item) | {"reference": None}, "n_bullets": prompt.n_bullets}
+    # A shallow view (asdict deep-copies metadata on every call); the reference is hidden from
+    # the model's prompt.
+    view = {f.name: getattr(item, f.name) for f in fields(item)} | {"reference": None}
+    context = {"item": view, "n_bullets": prompt.n_bullets}
     messages = []
     for role, source in (("system", prompt.system), ("user", prompt.user)):
         if not source.strip():
