@@ -43,15 +43,26 @@ def _run(argv: list[str]) -> int:
     hc.register_resolvers()
     hc.register_schema()
 
+    jobs_started = 0
+
     @hydra.main(version_base="1.3", config_path=str(hc.CONF_DIR), config_name="config")
     def app(cfg: DictConfig) -> None:
+        nonlocal jobs_started
+        jobs_started += 1
         from harness.jobs import run_job
 
         runtime = HydraConfig.get().runtime
         run_job(cfg, Path(runtime.output_dir), dict(runtime.choices))
 
     sys.argv = ["harness run", *argv]
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        # Hydra prints a bad override or a missing config option itself and exits 1; that is a
+        # usage error (2), like every config error of a job. A stopped run keeps its own code.
+        if exc.code == 1 and jobs_started == 0:
+            return 2
+        raise
     return 0
 
 
@@ -80,15 +91,35 @@ def _leaderboard(argv: list[str]) -> int:
 
 
 def _compose(argv: list[str]):  # -> HarnessConfig
+    """The typed config from Hydra overrides; a bad override is a ConfigError naming it."""
     from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     from harness import config as hc
 
     hc.register_resolvers()
     hc.register_schema()
-    with initialize_config_dir(version_base="1.3", config_dir=str(hc.CONF_DIR)):
-        cfg = compose(config_name="config", overrides=argv)
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(hc.CONF_DIR)):
+            cfg = compose(config_name="config", overrides=argv)
+    except (HydraException, OmegaConfBaseException) as exc:
+        shown = " ".join(argv) or "(none)"
+        raise hc.ConfigError(f"cannot compose the config (conf/) with overrides {shown}: {exc}") from exc
     return hc.to_typed(cfg)
+
+
+JUDGE_EVAL_USAGE = """\
+usage: harness judge-eval [OVERRIDES...]
+
+Measure the deterministic fact checker, and the LLM judge when one is configured (judge=<model>),
+on the labelled calibration set (judge.calibration_set, default datasets/judge_calibration).
+Writes results/judge_eval/ and the leaderboard's judge section.
+
+e.g.  harness judge-eval                              # checker only, offline
+      harness judge-eval judge=openai                 # needs OPENAI_API_KEY
+      harness judge-eval judge=local judge.model.api_base=http://127.0.0.1:8000/v1
+"""
 
 
 def _judge_eval(argv: list[str]) -> int:
@@ -98,6 +129,9 @@ def _judge_eval(argv: list[str]) -> int:
     from harness.data.load import DatasetError
     from harness.report import judge_eval as je
 
+    if any(a in ("-h", "--help") for a in argv):
+        print(JUDGE_EVAL_USAGE)
+        return 0
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     try:
         cfg = _compose(argv)

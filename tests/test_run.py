@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 
 from harness.config import CONF_DIR, register_resolvers, register_schema
@@ -222,3 +223,32 @@ def test_two_runs_in_the_same_second_do_not_collide(tmp_path):
     for p in procs:
         assert p.wait(timeout=240) == 0, p.stderr.read()
     assert len(list((tmp_path / "runs").rglob("rows.jsonl"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "model=no_such_model"], "model/no_such_model"),
+        (["run", "no_such_key=1"], "no_such_key"),
+        (["judge-eval", "judge=no_such_judge"], "judge/no_such_judge"),
+        (["judge-eval", "no_such_key=1"], "no_such_key"),
+    ],
+)
+def test_bad_override_is_a_usage_error_naming_it(tmp_path, argv, expected):
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", *argv, f"results_dir={tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert expected in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_judge_eval_help():
+    argv = [sys.executable, "-m", "harness.cli", "judge-eval", "--help"]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: harness judge-eval" in proc.stdout
