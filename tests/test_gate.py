@@ -192,9 +192,40 @@ def test_floor_violated_fails_without_a_test(tmp_path: Path) -> None:
     md = render_gate_markdown(result)
     assert "❌ below floor |" in md and "**format_ok**" in md
     assert run_gate(str(base), str(good), rules, results_dir=tmp_path).exit_code == 0
-    # A floor the baseline misses as well still fails, and the report says the baseline misses it too.
+    # A floor the baseline misses as well: tolerated (reported) when the candidate is no worse ...
     both = run_gate(str(cand), str(cand), rules, results_dir=tmp_path)
-    assert both.exit_code == 1 and "❌ below floor (the baseline too)" in render_gate_markdown(both)
+    (floor,) = both.limits
+    assert both.exit_code == 0 and floor.violated and floor.baseline_violated and not floor.failed
+    assert floor.p_worse == pytest.approx(1.0)
+    assert "⚠️ below floor, as the baseline; not significantly worse" in render_gate_markdown(both)
+    # ... and fails with baseline_violations: fail.
+    strict = dataclasses.replace(rules, baseline_violations="fail")
+    both_strict = run_gate(str(cand), str(cand), strict, results_dir=tmp_path)
+    assert both_strict.exit_code == 1 and both_strict.failed == ["format_ok"]
+    assert "❌ below floor (the baseline too; baseline_violations: fail)" in render_gate_markdown(both_strict)
+
+
+def test_floor_missed_by_both_fails_when_the_candidate_is_significantly_worse(tmp_path: Path) -> None:
+    b = base_scores()
+    bad = np.ones(N)
+    bad[:6] = 0.0  # 90%: below the 95% floor
+    worse = np.ones(N)
+    worse[:30] = 0.0  # 50%: the same 6 items and 24 more fail
+    base = write_run(tmp_path, "s/0-base", {"rougeL_f": b, "format_ok": bad})
+    cand = write_run(tmp_path, "s/1-cand", {"rougeL_f": b, "format_ok": worse})
+    rules = GateRules(margins={"rougeL_f": 0.01}, floors={"format_ok": 0.95})
+    result = run_gate(str(base), str(cand), rules, results_dir=tmp_path)
+    (floor,) = result.limits
+    assert result.exit_code == 1 and result.failed == ["format_ok"]
+    assert floor.baseline_violated and floor.p_worse < 0.01
+    assert "❌ below floor, and worse than the baseline" in render_gate_markdown(result)
+
+
+def test_baseline_violations_rule_is_validated(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("floors: {format_ok: 0.95}\nbaseline_violations: ignore\n", encoding="utf-8")
+    with pytest.raises(GateUsageError, match="baseline_violations.*tolerate, fail"):
+        load_rules(path)
 
 
 def test_failed_items_are_excluded_and_counted(tmp_path: Path) -> None:

@@ -49,7 +49,18 @@ DEFAULT_LOWER_IS_BETTER = frozenset(
     }
 )
 
-RULE_FIELDS = ("alpha", "test", "n_resamples", "seed", "margins", "floors", "ceilings", "higher_is_better")
+RULE_FIELDS = (
+    "alpha",
+    "test",
+    "n_resamples",
+    "seed",
+    "margins",
+    "floors",
+    "ceilings",
+    "baseline_violations",
+    "higher_is_better",
+)
+BASELINE_VIOLATIONS = ("tolerate", "fail")
 
 # Marker on the first line of the gate report, so a bot can find (and update) its own comment.
 REPORT_MARKER = "<!-- harness-prompt-gate -->"
@@ -621,6 +632,10 @@ class GateRules:
     - `margins`: metric -> allowed worsening (>= 0): a drop for higher-is-better metrics, a rise for
       lower-is-better ones. Only these metrics are tested (and Holm-corrected together).
     - `floors` / `ceilings`: metric -> minimum / maximum candidate mean; no test.
+    - `baseline_violations`: a floor/ceiling the baseline violates too. `tolerate` (default): it
+      fails only when the candidate is also significantly worse than the baseline on that metric
+      (one-sided paired test at `alpha`, margin 0), so an unchanged prompt passes while the
+      violation is reported; `fail`: it fails like any violation.
     - `higher_is_better`: metric -> bool overrides; default True except `DEFAULT_LOWER_IS_BETTER`.
     - `source`: where the rules came from, for error messages.
     """
@@ -632,6 +647,7 @@ class GateRules:
     margins: Mapping[str, float] = field(default_factory=dict)
     floors: Mapping[str, float] = field(default_factory=dict)
     ceilings: Mapping[str, float] = field(default_factory=dict)
+    baseline_violations: str = "tolerate"
     higher_is_better: Mapping[str, bool] = field(default_factory=dict)
     source: str = "gate rules"
 
@@ -643,6 +659,12 @@ class GateRules:
         object.__setattr__(self, "margins", _metric_map(src, "margins", self.margins, "margin"))
         object.__setattr__(self, "floors", _metric_map(src, "floors", self.floors, "number"))
         object.__setattr__(self, "ceilings", _metric_map(src, "ceilings", self.ceilings, "number"))
+        if self.baseline_violations not in BASELINE_VIOLATIONS:
+            raise _rule_error(
+                src,
+                "baseline_violations",
+                f"must be one of {', '.join(BASELINE_VIOLATIONS)}, got {self.baseline_violations!r}",
+            )
         object.__setattr__(
             self, "higher_is_better", _metric_map(src, "higher_is_better", self.higher_is_better, "bool")
         )
@@ -722,7 +744,11 @@ class MetricGate:
 
 @dataclass(frozen=True)
 class LimitCheck:
-    """A floor (minimum) or ceiling (maximum) on the candidate's mean over its own scored items."""
+    """A floor (minimum) or ceiling (maximum) on the candidate's mean over its own scored items.
+
+    `violated`: the candidate's mean is past the limit. `baseline_violated`: the baseline's too.
+    `p_worse`: one-sided paired p of "candidate worse than baseline" (computed when both violate).
+    `failed`: whether this check fails the gate (see GateRules.baseline_violations)."""
 
     metric: str
     kind: str  # "floor" | "ceiling"
@@ -730,6 +756,9 @@ class LimitCheck:
     candidate: Interval
     baseline_mean: float | None
     violated: bool
+    baseline_violated: bool = False
+    p_worse: float | None = None
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -749,7 +778,7 @@ class GateResult:
     def failed(self) -> list[str]:
         """Metrics that failed: regressions, then floor/ceiling violations."""
         out = [m.metric for m in self.metrics if m.regression]
-        return out + [c.metric for c in self.limits if c.violated and c.metric not in out]
+        return out + [c.metric for c in self.limits if c.failed and c.metric not in out]
 
     @property
     def passed(self) -> bool:
@@ -865,14 +894,34 @@ def run_gate(baseline: str, candidate: str, rules: GateRules, *, results_dir: Pa
             if iv.mean is None:  # cannot happen for an evaluated metric (it has a value)
                 continue
             violated = iv.mean < limit if kind == "floor" else iv.mean > limit
+            base_mean = sum(base_values) / len(base_values) if base_values else None
+            base_violated = base_mean is not None and (
+                base_mean < limit if kind == "floor" else base_mean > limit
+            )
+            p_worse = None
+            failed = violated
+            if violated and base_violated:
+                higher = kind == "floor"  # a floor guards a higher-is-better mean, a ceiling the opposite
+                try:
+                    worse, _ = _gate_metric(base, cand, metric, 0.0, higher, rules)
+                except GateUsageError:  # under 2 paired items: "not worse" cannot be shown
+                    significantly_worse = True
+                else:
+                    p_worse = worse.p_one_sided
+                    worse_diff = worse.diff is not None and (worse.diff < 0 if higher else worse.diff > 0)
+                    significantly_worse = p_worse is not None and p_worse <= rules.alpha and worse_diff
+                failed = rules.baseline_violations == "fail" or significantly_worse
             limits.append(
                 LimitCheck(
                     metric=metric,
                     kind=kind,
                     limit=limit,
                     candidate=iv,
-                    baseline_mean=sum(base_values) / len(base_values) if base_values else None,
+                    baseline_mean=base_mean,
                     violated=violated,
+                    baseline_violated=base_violated,
+                    p_worse=p_worse,
+                    failed=failed,
                 )
             )
 
@@ -950,14 +999,20 @@ def render_gate_markdown(result: GateResult) -> str:
         ]
         for c in r.limits:
             sign = "≥" if c.kind == "floor" else "≤"
-            verdict = (
-                ("❌ below floor" if c.kind == "floor" else "❌ above ceiling") if c.violated else "✅ pass"
-            )
-            base_too = c.baseline_mean is not None and (
-                c.baseline_mean < c.limit if c.kind == "floor" else c.baseline_mean > c.limit
-            )
-            if c.violated and base_too:
-                verdict += " (the baseline too)"
+            past = "below floor" if c.kind == "floor" else "above ceiling"
+            if not c.violated:
+                verdict = "✅ pass"
+            elif not c.baseline_violated:
+                verdict = f"❌ {past}"
+            elif c.failed and rules.baseline_violations == "fail":
+                verdict = f"❌ {past} (the baseline too; baseline_violations: fail)"
+            elif c.failed:
+                verdict = f"❌ {past}, and worse than the baseline (one-sided p {_fmt(c.p_worse)})"
+            else:
+                verdict = (
+                    f"⚠️ {past}, as the baseline; not significantly worse (one-sided p {_fmt(c.p_worse)}): "
+                    "tolerated (baseline_violations: tolerate)"
+                )
             out.append(
                 f"| {c.metric} | {_with_ci(c.candidate)} | {_fmt(c.baseline_mean)} "
                 f"| {sign} {c.limit:g} | {verdict} |"
@@ -979,7 +1034,7 @@ def render_gate_markdown(result: GateResult) -> str:
                     f"≤ α {rules.alpha:g})"
                 )
         for c in r.limits:
-            if c.violated:
+            if c.failed:
                 rel = "below the floor" if c.kind == "floor" else "above the ceiling"
                 out.append(f"- **{c.metric}**: candidate mean {_with_ci(c.candidate)} is {rel} {c.limit:g}")
         out.append("")
