@@ -531,3 +531,75 @@ def test_gate_on_real_runs_catches_truncated_digests(tmp_path: Path) -> None:
     assert result.metric("rougeL_f").diff < -0.01 and result.metric("rougeL_f").n_common == 24
     same = run_gate("sweep/0-lead-yaodian_v1", "sweep/0-lead-yaodian_v1", rules, results_dir=tmp_path)
     assert same.exit_code == 0 and all(m.p_one_sided == pytest.approx(1.0) for m in same.metrics)
+
+
+def test_gate_cli_on_the_sample_dataset_with_a_worse_candidate_prompt(tmp_path: Path) -> None:
+    """End to end: two prompts sent over HTTP to a scripted model on the sample dataset. The model
+    answers yaodian_v2 with digests cut to a third; `harness gate` exits 1 naming rougeL_f, 0 on
+    the identical candidate, 2 on a missing baseline."""
+    import re
+    import subprocess
+    import sys
+
+    from tests.fake_openai import FakeOpenAI, Reply, user_text
+
+    root = Path(__file__).parents[1]
+
+    def script(body: dict) -> Reply:
+        text = user_text(body)
+        article = text.split("<<<原文开始>>>", 1)[1].split("<<<原文结束>>>", 1)[0].strip()
+        sentences = [s for s in re.split(r"(?<=[。！？])", article) if s.strip()][:3]
+        if "按格式输出" in text:  # yaodian_v2: the worse digests
+            sentences = [s[: max(8, len(s) // 3)] for s in sentences]
+        return Reply("\n".join(f"- {s.strip()}" for s in sentences))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "harness.cli", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    with FakeOpenAI(script) as server:
+        proc = cli(
+            "run",
+            "-m",
+            "model=local",
+            f"model.api_base={server.api_base}",
+            "model.name=scripted",
+            "prompt=yaodian_v1,yaodian_v2",
+            "metrics.bertscore.enabled=false",
+            "cache.mode=off",
+            "progress=false",
+            f"results_dir={tmp_path}",
+        )
+    assert proc.returncode == 0, proc.stderr
+    runs = sorted(p.parent for p in (tmp_path / "runs").rglob("summary.json"))
+    base, cand = (str(p.relative_to(tmp_path / "runs")) for p in runs)
+    assert base.endswith("scripted-yaodian_v1") and cand.endswith("scripted-yaodian_v2")
+    report = tmp_path / "gate.md"
+    worse = cli(
+        "gate",
+        "--baseline",
+        base,
+        "--candidate",
+        cand,
+        "--results-dir",
+        str(tmp_path),
+        "--report",
+        str(report),
+    )
+    assert worse.returncode == 1, worse.stdout + worse.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "regression" in text and "**rougeL_f**" in text and re.search(r"\[0\.\d{4}, 0\.\d{4}\]", text)
+    # the leaderboard-row form of the baseline resolves to the same run
+    same = cli(
+        "gate", "--baseline", "scripted@yaodian_v1", "--candidate", base, "--results-dir", str(tmp_path)
+    )
+    assert same.returncode == 0, same.stdout + same.stderr
+    missing = cli(
+        "gate", "--baseline", "nosuch@yaodian_v1", "--candidate", cand, "--results-dir", str(tmp_path)
+    )
+    assert missing.returncode == 2 and "--baseline" in missing.stderr
