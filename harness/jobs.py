@@ -74,3 +74,61 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
     if typed.update_leaderboard:
         for path in build_leaderboard(results_dir, typed.metrics.rank_by):
             log.info("leaderboard: %s", path)
+
+
+def sweep_job_overrides(config: DictConfig) -> list[list[str]]:
+    """The override list of every job a multirun will launch, expanded as Hydra's basic sweeper
+    does (sweeper params first, command-line overrides after, cartesian product)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = config.hydra.sweeper.get("params") or {}
+    arguments = [f"{key}={value}" for key, value in params.items()]
+    arguments += list(config.hydra.overrides.task)
+    parsed = OverridesParser.create().parse_overrides(arguments)
+    (batch,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    return batch
+
+
+class SweepPreflight:
+    """Hydra callback (conf/config.yaml, hydra.callbacks): before the first job of a sweep starts,
+    or is submitted to a cluster launcher, check every job's config the way each job would (API
+    keys, provider, budget prices, options) and each distinct dataset once. One bad job in a sweep
+    then fails the command at once, with every problem listed, instead of after hours of work."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: object) -> None:
+        from hydra import compose
+
+        from harness.data.load import load_items
+        from harness.pipeline import check_job_config
+
+        try:
+            jobs = sweep_job_overrides(config)
+        except Exception as exc:  # a sweep syntax the basic sweeper cannot expand: let Hydra say it
+            log.debug("sweep preflight skipped: %s", exc)
+            return
+        problems: list[str] = []
+        seen: set[str] = set()  # the same problem in many jobs is listed once
+        datasets_checked: set[str] = set()
+        for overrides in jobs:
+            label = " ".join(overrides) or "(defaults)"
+            try:
+                typed = to_typed(compose(config_name="config", overrides=overrides))
+                model_choice = next((o.split("=", 1)[1] for o in overrides if o.startswith("model=")), None)
+                check_job_config(typed, model_choice)
+                key = repr(typed.dataset)
+                if key not in datasets_checked:
+                    datasets_checked.add(key)
+                    load_items(typed.dataset)
+            except (ConfigError, DatasetError) as exc:
+                if str(exc) not in seen:
+                    seen.add(str(exc))
+                    problems.append(f"job {label}: {exc}")
+        if problems:
+            shown = "\n".join(f"  - {p}" for p in problems)
+            print(
+                f"harness run: {len(problems)} problem(s) in the sweep of {len(jobs)} job(s); "
+                f"no job was started:\n{shown}",
+                file=sys.stderr,
+            )
+            sys.exit(2)

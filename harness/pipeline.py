@@ -59,6 +59,26 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def check_job_config(cfg: HarnessConfig, model_choice: str | None = None) -> None:
+    """Raise ConfigError for what would stop a job before its first call: a missing API key (of the
+    model or the judge), an unknown provider, a budget without prices, bad option values."""
+    replay = cfg.cache.mode == "replay"  # replays recorded responses: no key needed, no call made
+    if not replay:
+        preflight(cfg.model, model_choice)
+    if cfg.resume not in ("auto", "never"):
+        raise ConfigError(f"resume={cfg.resume!r}: use auto or never")
+    if cfg.budget_usd is not None and price_per_token(import_litellm(), cfg.model) is None:
+        raise ConfigError(
+            f"budget_usd is set but litellm has no price for '{cfg.model.litellm_model}': set "
+            "model.input_cost_per_token and model.output_cost_per_token"
+        )
+    if cfg.judge.enabled:
+        if cfg.judge.model is None:
+            raise ConfigError("judge.enabled=true needs judge.model (e.g. judge=local or judge=openai)")
+        if not replay:
+            preflight(cfg.judge.model, None)
+
+
 class Job:
     """Evaluates one (dataset, model, prompt) and writes its run directory."""
 
@@ -69,21 +89,7 @@ class Job:
         self.run_id = run_id
         self.run_dir = run_dir
         # Everything that can fail on the user's input is checked here, before any call or write.
-        replay = cfg.cache.mode == "replay"  # replays recorded responses: no key needed, no call made
-        if not replay:
-            preflight(cfg.model, model_choice)
-        if cfg.resume not in ("auto", "never"):
-            raise ConfigError(f"resume={cfg.resume!r}: use auto or never")
-        if cfg.budget_usd is not None and price_per_token(import_litellm(), cfg.model) is None:
-            raise ConfigError(
-                f"budget_usd is set but litellm has no price for '{cfg.model.litellm_model}': set "
-                "model.input_cost_per_token and model.output_cost_per_token"
-            )
-        if cfg.judge.enabled:
-            if cfg.judge.model is None:
-                raise ConfigError("judge.enabled=true needs judge.model (e.g. judge=local or judge=openai)")
-            if not replay:
-                preflight(cfg.judge.model, None)
+        check_job_config(cfg, model_choice)
         self.items = load_items(cfg.dataset)
         self.fingerprint = dataset_fingerprint(self.items)
         try:

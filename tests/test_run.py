@@ -252,3 +252,48 @@ def test_judge_eval_help():
     argv = [sys.executable, "-m", "harness.cli", "judge-eval", "--help"]
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "usage: harness judge-eval" in proc.stdout
+
+
+def test_sweep_is_checked_before_its_first_job(tmp_path):
+    """lead would run first; the keyless openai and deepseek jobs stop the sweep before it starts."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "DEEPSEEK_API_KEY")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "-m",
+            "model=lead,openai,deepseek",
+            f"results_dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert "no job was started" in proc.stderr
+    assert "OPENAI_API_KEY" in proc.stderr and "DEEPSEEK_API_KEY" in proc.stderr
+    assert "conf/model/openai.yaml" in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_sweep_preflight_expands_jobs_like_the_basic_sweeper():
+    from omegaconf import OmegaConf
+
+    from harness.jobs import sweep_job_overrides
+
+    # As Hydra hands it to the callback: sweeper params from conf/config.yaml, then the command line.
+    cfg = OmegaConf.create(
+        {
+            "hydra": {
+                "sweeper": {"params": {"model": "lead,textrank,oracle"}},
+                "overrides": {"task": ["prompt=yaodian_v1,yaodian_v2", "seed=3", "model=lead,oracle"]},
+            }
+        }
+    )
+    jobs = sweep_job_overrides(cfg)
+    assert len(jobs) == 4  # the command line's model list replaces the config's: 2 models x 2 prompts
+    assert ["model=oracle", "prompt=yaodian_v2", "seed=3"] in jobs
