@@ -80,6 +80,12 @@ def test_run_with_judge_fills_every_factuality_column(tmp_path):
     for key in FACTUALITY:
         assert "mean" in entry["metrics"][key], key
     assert entry["judge"]["n_calls"] == 4 and entry["judge"]["cost_per_100_items_usd"] == 0.0
+    # the judge's calls have their own cost, latency, tokens and failure columns
+    md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    header = next(line for line in md.splitlines() if line.startswith("| # |"))
+    assert "judge failed" in header and "judge $/100 items" in header and "judge latency p50/p95 s" in header
+    csv_head = (tmp_path / "leaderboard.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert {"judge_failed", "judge_cost_per_100_items_usd", "judge_latency_p95_s"} <= set(csv_head)
     manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert manifest["judge"]["model"] == "openai/local-model"
     assert "judge" in manifest["metrics"]
@@ -94,6 +100,7 @@ def test_without_judge_deterministic_columns_show_and_judge_is_unavailable(tmp_p
         assert "judge=none" in entry["metrics"][key]["unavailable"]
     md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
     assert "factual precision" in md and "no LLM judge configured" in md
+    assert "judge $/100 items" not in md  # no judge calls, no judge call columns
 
 
 def test_judge_eval_reports_accuracy_and_kappa(tmp_path, capsys):

@@ -172,6 +172,7 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
                     "metrics": metrics,
                     "generation": s["generation"],
                     "judge": s.get("judge"),
+                    "judge_failed": (s.get("flags") or {}).get("judge_failed", 0),
                     "rouge_tokenizer": m.get("metrics", {}).get("rouge", {}).get("tokenizer"),
                 }
             )
@@ -222,7 +223,12 @@ def render_markdown(board: dict[str, Any]) -> str:
         tok = ds["rows"][0]["rouge_tokenizer"] if ds["rows"] else "?"
         out += [f"## {ds['name']}", "", f"ROUGE tokenizer: `{tok}`, clipped counts.", ""]
         header = ["#", "model", "prompt", "n", "failed", *(c["label"] for c in ds["columns"])]
-        header += ["$/100 items", "latency p50/p95 s", "tokens in/out", "data", "run"]
+        header += ["$/100 items", "latency p50/p95 s", "tokens in/out"]
+        # The judge's own calls, separately, when any row of the dataset ran a judge.
+        with_judge = any(row.get("judge") for row in ds["rows"])
+        if with_judge:
+            header += ["judge failed", "judge $/100 items", "judge latency p50/p95 s", "judge tokens in/out"]
+        header += ["data", "run"]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         for row in ds["rows"]:
@@ -232,6 +238,7 @@ def render_markdown(board: dict[str, Any]) -> str:
             name = row["model"] + (" †" if row["uses_reference"] else "") + mark
             failures = ", ".join(f"{k} {v}" for k, v in sorted(row["failures_by_class"].items()))
             g = row["generation"]
+            j = row.get("judge") or {}
             cells = [
                 str(row["rank"]),
                 name,
@@ -240,15 +247,10 @@ def render_markdown(board: dict[str, Any]) -> str:
                 str(row["failed"]) + (f" ({failures})" if failures else ""),
             ]
             cells += [_cell(row["metrics"].get(c["key"]), notes) for c in ds["columns"]]
-            cells += [
-                _fmt(g["cost_per_100_items_usd"]),
-                "" if g["latency_p50_s"] is None else f"{g['latency_p50_s']:.2f}/{g['latency_p95_s']:.2f}",
-                ""
-                if g["prompt_tokens_mean"] is None
-                else f"{g['prompt_tokens_mean']:.0f}/{g['completion_tokens_mean'] or 0:.0f}",
-                f"`{row['dataset_fingerprint'][:8]}`",
-                f"`{row['run_id']}`",
-            ]
+            cells += _call_cells(g)
+            if with_judge:
+                cells += [str(row.get("judge_failed", 0)) if j else "", *_call_cells(j)]
+            cells += [f"`{row['dataset_fingerprint'][:8]}`", f"`{row['run_id']}`"]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     if notes:
@@ -256,6 +258,21 @@ def render_markdown(board: dict[str, Any]) -> str:
         out += [f"[{mark}] {reason.splitlines()[0]}" for reason, mark in notes.items()]
         out.append("")
     return "\n".join(out)
+
+
+def _call_cells(calls: dict[str, Any]) -> list[str]:
+    """$/100 items, latency p50/p95, tokens in/out of a row's calls (empty when there were none)."""
+    if not calls:
+        return ["", "", ""]
+    return [
+        _fmt(calls.get("cost_per_100_items_usd")),
+        ""
+        if calls.get("latency_p50_s") is None
+        else f"{calls['latency_p50_s']:.2f}/{calls['latency_p95_s']:.2f}",
+        ""
+        if calls.get("prompt_tokens_mean") is None
+        else f"{calls['prompt_tokens_mean']:.0f}/{calls.get('completion_tokens_mean') or 0:.0f}",
+    ]
 
 
 def render_csv(board: dict[str, Any]) -> str:
@@ -276,6 +293,8 @@ def render_csv(board: dict[str, Any]) -> str:
         "failed",
         "failures_by_class",
         *CALL_COLUMNS,
+        "judge_failed",
+        *(f"judge_{k}" for k in CALL_COLUMNS),
     ]
     for k in keys:
         head += [k, f"{k}_low", f"{k}_high"]
@@ -298,6 +317,8 @@ def render_csv(board: dict[str, Any]) -> str:
                 r["failed"],
                 ";".join(f"{k}:{v}" for k, v in sorted(r["failures_by_class"].items())),
                 *(_num(r["generation"][k]) for k in CALL_COLUMNS),
+                r.get("judge_failed", 0) if r.get("judge") else "",
+                *(_num((r.get("judge") or {}).get(k)) for k in CALL_COLUMNS),
             ]
             for k in keys:
                 m = r["metrics"].get(k) or {}
