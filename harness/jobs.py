@@ -107,13 +107,14 @@ class SweepPreflight:
         except Exception as exc:  # a sweep syntax the basic sweeper cannot expand: let Hydra say it
             log.debug("sweep preflight skipped: %s", exc)
             return
+        config_name = config.hydra.job.get("config_name") or "config"  # honours --config-name
         problems: list[str] = []
         seen: set[str] = set()  # the same problem in many jobs is listed once
         datasets_checked: set[str] = set()
         for overrides in jobs:
             label = " ".join(overrides) or "(defaults)"
             try:
-                typed = to_typed(compose(config_name="config", overrides=overrides))
+                typed = to_typed(compose(config_name=config_name, overrides=overrides))
                 model_choice = next((o.split("=", 1)[1] for o in overrides if o.startswith("model=")), None)
                 check_job_config(typed, model_choice)
                 key = repr(typed.dataset)
