@@ -37,3 +37,25 @@ def split_sentences(text: str) -> list[str]:
     if current.strip():
         sentences.append(current.strip())
     return sentences
+
+
+def _is_kept_for_match(ch: str) -> bool:
+    # Letters, numbers and combining marks; whitespace (Z), punctuation (P), symbols (S) and
+    # control/format characters (C, e.g. zero-width spaces) are dropped.
+    return unicodedata.category(ch)[0] in "LNM"
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """Text reduced for quote matching (NFKC per character, only letters/digits/marks kept) and,
+    for each kept character, the index of its source character in `text`.
+
+    '“GPT-4o”发布 ， 了' -> 'GPT4o发布了'. Used by the judge's quote check and by the site to
+    highlight the same quote, so both agree on what matched."""
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        for c in unicodedata.normalize("NFKC", ch):
+            if _is_kept_for_match(c):
+                chars.append(c)
+                where.append(i)
+    return "".join(chars), where

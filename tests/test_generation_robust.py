@@ -34,6 +34,21 @@ def make_dataset(path: Path, n: int) -> Path:
     return path
 
 
+def fault_reply(kind: str, timeout_delay_s: float) -> Reply:
+    """A good digest ("ok") or one of the faults: 429 with Retry-After, 500, a reply slower than
+    the client's timeout, a malformed body."""
+    if kind == "ok":
+        return Reply(BULLETS)
+    if kind == "429":
+        return Reply("slow down", status=429, headers={"Retry-After": "0"})
+    if kind == "500":
+        return Reply("boom", status=500)
+    if kind == "timeout":
+        return Reply(BULLETS, delay_s=timeout_delay_s)
+    assert kind == "malformed", kind
+    return Reply(raw_body=b'{"choices": [{"message": ')
+
+
 def item_of(body: dict) -> str:
     text = user_text(body)
     start = text.index("[条目 ") + 4
@@ -121,14 +136,7 @@ def test_faults_are_retried_or_recorded_with_their_cause(tmp_path):
         if kind == "ok":
             with lock:
                 succeeded.add(item)
-            return Reply(BULLETS)
-        if kind == "429":
-            return Reply("slow down", status=429, headers={"Retry-After": "0"})
-        if kind == "500":
-            return Reply("boom", status=500)
-        if kind == "timeout":
-            return Reply(BULLETS, delay_s=1.5)
-        return Reply(raw_body=b'{"choices": [{"message": ')
+        return fault_reply(kind, timeout_delay_s=1.5)
 
     data = make_dataset(tmp_path / "d.jsonl", 60)
     with FakeOpenAI(script) as server:
@@ -180,15 +188,7 @@ def test_500_items_with_20_percent_random_faults(tmp_path):
             kinds[kind] += 1
             if kind == "ok":
                 succeeded.add(item)
-        if kind == "ok":
-            return Reply(BULLETS)
-        if kind == "429":
-            return Reply("slow down", status=429, headers={"Retry-After": "0"})
-        if kind == "500":
-            return Reply("boom", status=500)
-        if kind == "timeout":
-            return Reply(BULLETS, delay_s=3.0)
-        return Reply(raw_body=b'{"choices": [{"message": ')
+        return fault_reply(kind, timeout_delay_s=3.0)
 
     data = make_dataset(tmp_path / "d.jsonl", n_items)
     with FakeOpenAI(script) as server:

@@ -27,13 +27,13 @@ import json
 import logging
 import math
 import shutil
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 from harness.config import safe_name
 from harness.report.aggregate import LABELS, ordered_score_keys
 from harness.report.plots import plot_paths
+from harness.text import normalize_with_map
 
 log = logging.getLogger("harness")
 
@@ -119,25 +119,6 @@ def _page(title: str, page: str, data: dict[str, Any], depth: int = 0) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Quote location (pure): the judge's normalisation, with offsets back into the text
-
-
-def _keep(ch: str) -> bool:
-    # As the judge's quote check (harness.score.judge): letters, numbers and marks survive.
-    return unicodedata.category(ch)[0] in "LNM"
-
-
-def normalize_with_map(text: str) -> tuple[str, list[int]]:
-    """NFKC per character, only letters/digits/marks kept, and each kept character's index in text.
-
-    The normalised string equals `harness.score.judge.normalize_for_match(text)` (tested)."""
-    chars: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch):
-            if _keep(c):
-                chars.append(c)
-                where.append(i)
-    return "".join(chars), where
 
 
 def locate_span(quote: str, text: str) -> tuple[int, int] | None:

@@ -40,7 +40,6 @@ import difflib
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +55,7 @@ from jsonschema import Draft202012Validator
 from harness.config import ConfigError, project_path
 from harness.data.schema import Item
 from harness.score.base import MetricResult
+from harness.text import normalize_with_map
 
 if TYPE_CHECKING:
     from harness.generate.providers import Completion
@@ -85,27 +85,9 @@ Complete = Callable[[list[dict[str, str]]], Awaitable["Completion"]]
 # Quote matching (pure)
 
 
-def _keep(ch: str) -> bool:
-    # Letters, numbers and combining marks; whitespace (Z), punctuation (P), symbols (S) and
-    # control/format characters (C, e.g. zero-width spaces) are dropped.
-    return unicodedata.category(ch)[0] in "LNM"
-
-
-def _normalize_map(text: str) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its characters, the index of its source character."""
-    chars: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch):
-            if _keep(c):
-                chars.append(c)
-                where.append(i)
-    return "".join(chars), where
-
-
 def normalize_for_match(text: str) -> str:
     """NFKC, then only letters, digits and marks: '“GPT-4o”发布 ， 了' -> 'GPT4o发布了'."""
-    return _normalize_map(text)[0]
+    return normalize_with_map(text)[0]
 
 
 @dataclass(frozen=True)
@@ -165,7 +147,7 @@ def locate_quote(quote: str, source: str, threshold: float = FUZZY_THRESHOLD) ->
     q = normalize_for_match(quote)
     if not q:
         return QuoteMatch(False, 0.0)
-    s, where = _normalize_map(source)
+    s, where = normalize_with_map(source)
     pos = s.find(q)
     if pos >= 0:
         return QuoteMatch(True, 1.0, source[where[pos] : where[pos + len(q) - 1] + 1])
