@@ -100,6 +100,10 @@ class Job:
         self.unavailable: dict[str, str] = {}
         self.warnings: list[str] = []
         self.scorers: list[Scorer] = build_scorers(cfg.metrics, self._judge())
+        for scorer in self.scorers:
+            prepare = getattr(scorer, "prepare", None)  # optional: corpus statistics such as idf
+            if prepare is not None:
+                prepare(self.items)
         self.store = RunStore(run_dir)
         self.rows: list[dict[str, Any]] = []
         self.common = {

@@ -111,6 +111,28 @@ def test_matches_bert_score_with_idf(tiny_dir: Path) -> None:
     assert got != pytest.approx(direct(cands, refs, tiny_dir), abs=1e-6)
 
 
+def test_idf_from_the_whole_dataset_does_not_depend_on_batching(tiny_dir: Path) -> None:
+    """After prepare(all items), scoring in batches of 1 gives the numbers of one call over all,
+    and those of bert_score with idf computed on all the references."""
+    assert len(ITEMS) >= 2
+    scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False, idf=True)
+    scorer.prepare(ITEMS)
+    whole = flat(scorer.score(ITEMS, CANDS))
+    one_by_one = [
+        v for item, cand in zip(ITEMS, CANDS, strict=True) for v in flat(scorer.score([item], [cand]))
+    ]
+    assert one_by_one == pytest.approx(whole, abs=1e-6)
+    cands, refs = ["\n".join(c) for c in CANDS], [it.reference_text for it in ITEMS]
+    assert whole == pytest.approx(direct(cands, refs, tiny_dir, idf=True), abs=1e-6)
+    assert scorer.meta()["idf_corpus"] == f"all {len(ITEMS)} non-empty references of the dataset"
+    # without prepare, one item per call weighs by that item's reference alone: different numbers
+    unprepared = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False, idf=True)
+    alone = [
+        v for item, cand in zip(ITEMS, CANDS, strict=True) for v in flat(unprepared.score([item], [cand]))
+    ]
+    assert alone != pytest.approx(whole, abs=1e-6)
+
+
 def test_local_dir_rescale_without_baseline_is_unavailable(tiny_dir: Path) -> None:
     scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2)  # rescaling on, no baseline
     with pytest.raises(MetricUnavailable, match=r"metrics\.bertscore\.baseline_path") as exc:

@@ -278,6 +278,15 @@ class BertScoreScorer:
         self.device = device
         self.idf = bool(idf)
         self._bert: Any = None
+        # idf weights from the whole dataset's references (`prepare`), computed once: without it,
+        # each score() call uses its own references and the numbers depend on the batching.
+        self._idf_corpus: list[str] | None = None
+        self._idf_dict: Any = None
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Called once with every item of the dataset before any score(): fixes the idf corpus."""
+        self._idf_corpus = [it.reference_text.strip() for it in items if it.reference_text.strip()]
+        self._idf_dict = None
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -352,7 +361,13 @@ class BertScoreScorer:
             "baseline": baseline.name if baseline else None,
             "baseline_sha256": _file_sha256(baseline) if baseline else None,
             "idf": self.idf,
-            "idf_corpus": "non-empty references of each score() call" if self.idf else None,
+            "idf_corpus": (
+                None
+                if not self.idf
+                else f"all {len(self._idf_corpus)} non-empty references of the dataset"
+                if self._idf_corpus is not None
+                else "non-empty references of each score() call"
+            ),
             "max_length": self._bert._tokenizer.model_max_length if self._bert is not None else None,
             "device": self.device,
             "bert_score_version": _version("bert-score"),
@@ -411,7 +426,12 @@ class BertScoreScorer:
         view = copy.copy(base)
         view._idf = self.idf
         view._idf_dict = None
-        if self.idf:
+        if self.idf and self._idf_corpus is not None:
+            if self._idf_dict is None:
+                view.compute_idf(self._idf_corpus)
+                self._idf_dict = view._idf_dict
+            view._idf_dict = self._idf_dict
+        elif self.idf:
             # idf over all references of the call, also those of empty outputs, so that two
             # systems scored on the same items get the same weights.
             view.compute_idf([it.reference_text.strip() for it in items if it.reference_text.strip()])
