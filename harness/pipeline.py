@@ -59,6 +59,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _paid_generation(record: dict[str, Any] | None) -> float:
+    """USD a generation cost when it was made (0 for a cache hit or an unknown price)."""
+    if not record or record.get("cache_hit"):
+        return 0.0
+    cost = record.get("cost_usd")
+    return float(cost) if isinstance(cost, (int, float)) else 0.0
+
+
+def _paid_judge(row: dict[str, Any]) -> float:
+    usage = ((row.get("evidence") or {}).get("judge") or {}).get("usage") or {}
+    cost = usage.get("paid_usd", usage.get("cost_usd"))  # rows from before paid_usd: cached calls too
+    return float(cost) if isinstance(cost, (int, float)) else 0.0
+
+
 def check_job_config(cfg: HarnessConfig, model_choice: str | None = None) -> None:
     """Raise ConfigError for what would stop a job before its first call: a missing API key (of the
     model or the judge), an unknown provider, a budget without prices, bad option values."""
@@ -175,6 +189,8 @@ class Job:
         }
 
     # -- resume -----------------------------------------------------------------------------
+    carried_cost_usd = 0.0
+
     def _carry_over(self) -> tuple[set[str], dict[str, Completion]]:
         """Rows and generations of the interrupted run this one continues.
 
@@ -211,6 +227,12 @@ class Job:
             # Copied into this run too, so a kill before they are scored still finds them here.
             self.store.append_generation(record)
         self.store.append_rows(self.rows)
+        # What the carried results cost when they were made counts against this run's budget, so
+        # re-running a command stopped by budget_usd does not spend the budget a second time.
+        carried_cost = sum(_paid_generation(r["generation"]) + _paid_judge(r) for r in self.rows)
+        carried_cost += sum(_paid_generation(generation_records[i]) for i in generated)
+        self.budget.spent += carried_cost
+        self.carried_cost_usd = carried_cost
         from harness.report.store import write_json_atomic
 
         # Superseded only once everything is copied: a kill during the copy leaves them resumable.
@@ -469,6 +491,13 @@ class Job:
                 "resumed_from": resumed_from,
                 "resumed_items": sorted(r["item_id"] for r in self.rows if r.get("resumed_from")),
                 "cache": self.cache.stats(),
+                # spent_usd: paid calls of this job, earlier interrupted attempts included
+                # (carried_usd of it); cache hits cost nothing.
+                "budget": {
+                    "limit_usd": self.cfg.budget_usd,
+                    "spent_usd": round(self.budget.spent, 6),
+                    "carried_usd": round(self.carried_cost_usd, 6),
+                },
             }
         )
         self.store.write_summary(summary)

@@ -337,28 +337,32 @@ def test_budget_stops_cleanly_before_exceeding(tmp_path):
     data = make_dataset(tmp_path / "d.jsonl", 30)
     with FakeOpenAI(lambda body: Reply(BULLETS, prompt_tokens=1000, completion_tokens=100)) as server:
         # each call costs 1000*1e-5 + 100*1e-5 = 0.011 USD; worst case reserved is higher
-        proc = harness(
-            *run_args(
-                tmp_path,
-                data,
-                server.api_base,
-                "budget_usd=0.1",
-                "model.max_concurrency=1",
-                "model.input_cost_per_token=1e-5",
-                "model.output_cost_per_token=1e-5",
-                "model.params.max_tokens=200",
-                "cache.mode=off",
-            )
+        args = run_args(
+            tmp_path,
+            data,
+            server.api_base,
+            "budget_usd=0.1",
+            "model.max_concurrency=1",
+            "model.input_cost_per_token=1e-5",
+            "model.output_cost_per_token=1e-5",
+            "model.params.max_tokens=200",
+            "cache.mode=off",
         )
-    assert proc.returncode == 1
-    assert "budget" in proc.stderr
-    run_dir = next((tmp_path / "runs").rglob("run.json")).parent
-    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    assert manifest["status"] == "stopped"
-    rows = read_jsonl(run_dir / "rows.jsonl")
-    spent = sum(r["generation"]["cost_usd"] for r in rows)
-    assert 0 < len(rows) < 30 and spent <= 0.1
-    assert len(server.requests) == len(rows)
+        proc = harness(*args)
+        assert proc.returncode == 1
+        assert "budget" in proc.stderr
+        run_dir = next((tmp_path / "runs").rglob("run.json")).parent
+        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        assert manifest["status"] == "stopped"
+        rows = read_jsonl(run_dir / "rows.jsonl")
+        spent = sum(r["generation"]["cost_usd"] for r in rows)
+        assert 0 < len(rows) < 30 and spent <= 0.1
+        assert len(server.requests) == len(rows)
+        # The same command again resumes the stopped run; what it already spent still counts,
+        # so it stops at once instead of spending a second budget.
+        again = harness(*args)
+        assert again.returncode == 1 and "budget" in again.stderr
+        assert len(server.requests) == len(rows)
 
 
 def test_long_article_truncated_by_context_window_and_flagged(tmp_path):

@@ -701,13 +701,22 @@ class JudgeScorer:
     ) -> CallOutcome:
         """One judge call; a malformed reply is retried once with the errors appended."""
         outcome = CallOutcome()
-        usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "latency_s": 0.0}
+        usage = {
+            "requests": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "latency_s": 0.0,
+            "paid_usd": 0.0,  # cost_usd without cache hits: what this run spent (for budgets)
+        }
         outcome.usage = usage
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with semaphore:
                 comp = await self._complete(messages)
             usage["requests"] += 1
             usage["latency_s"] += comp.latency_s or 0.0
+            if not comp.cache_hit:
+                usage["paid_usd"] += comp.cost_usd or 0.0
             for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
                 got = getattr(comp, key, None)
                 # An unknown count or price makes the total unknown (None), never a silent 0.
@@ -739,7 +748,7 @@ class JudgeScorer:
 
 def _sum_usage(parts: list[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {}
-    for key in ("requests", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s"):
+    for key in ("requests", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "paid_usd"):
         got = [p.get(key) for p in parts]
         total[key] = None if any(g is None for g in got) else sum(got)
     if total["latency_s"] is not None:
