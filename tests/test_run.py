@@ -297,3 +297,28 @@ def test_sweep_preflight_expands_jobs_like_the_basic_sweeper():
     jobs = sweep_job_overrides(cfg)
     assert len(jobs) == 4  # the command line's model list replaces the config's: 2 models x 2 prompts
     assert ["model=oracle", "prompt=yaodian_v2", "seed=3"] in jobs
+
+
+def test_intervals_do_not_depend_on_the_order_rows_were_written(tmp_path):
+    """Rows are appended as items finish, in an order that varies between runs; the same items
+    with the same seed must give the same intervals on the leaderboard and in the gate."""
+    from harness.report.gate import load_rules, run_gate
+    from harness.report.leaderboard import build_board, collect
+
+    off = "metrics.bertscore.enabled=false"
+    run_dir = _run(tmp_path, "0-lead", "model=lead", off, "update_leaderboard=false")
+    rows_file = run_dir / "rows.jsonl"
+    lines = rows_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) >= 3
+
+    def snapshot():
+        board = build_board(collect(tmp_path))
+        metrics = board["datasets"][0]["rows"][0]["metrics"]
+        rules = load_rules(ROOT / "conf" / "gate" / "default.yaml")
+        gate = run_gate("sweep/0-lead", "sweep/0-lead", rules, results_dir=tmp_path)
+        limits = [(c.metric, c.candidate.low, c.candidate.high) for c in gate.limits]
+        return metrics, limits
+
+    before = snapshot()
+    rows_file.write_text("".join(reversed(lines)), encoding="utf-8")
+    assert snapshot() == before

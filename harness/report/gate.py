@@ -111,9 +111,10 @@ class _Run:
     unavailable: dict[str, str]  # metric name -> reason, from the rows
 
     def values(self, metric: str) -> tuple[list[str], list[float | None]]:
-        """Item ids and this metric's values; None for failed items and missing scores."""
+        """Item ids (sorted: intervals must not depend on the order rows were written) and this
+        metric's values; None for failed items and missing scores."""
         ids, values = [], []
-        for item_id, row in self.rows.items():
+        for item_id, row in sorted(self.rows.items()):
             ids.append(item_id)
             values.append(None if row.get("error") else _number(row.get("scores", {}).get(metric)))
         return ids, values

@@ -85,8 +85,10 @@ def _unavailable_metric(key: str, unavailable: dict[str, str]) -> str | None:
 
 
 def _per_item(entry: dict[str, Any], key: str) -> tuple[list[str], list[float]]:
+    """Item ids and values of `key`, in item-id order: rows are appended as items finish, and the
+    bootstrap must not depend on that order (same items, same seed -> same interval)."""
     ids, values = [], []
-    for row in entry["rows"]:
+    for row in sorted(entry["rows"], key=lambda r: str(r.get("item_id"))):
         value = row.get("scores", {}).get(key)
         if not row.get("error") and isinstance(value, (int, float)):
             ids.append(row["item_id"])
