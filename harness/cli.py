@@ -83,9 +83,15 @@ def _leaderboard(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    from harness.report.aggregate import LeaderboardError
     from harness.report.leaderboard import build_leaderboard
 
-    for path in build_leaderboard(args.results_dir, args.rank_by):
+    try:
+        paths = build_leaderboard(args.results_dir, args.rank_by)
+    except LeaderboardError as exc:
+        print(f"harness leaderboard: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
         print(f"wrote {path}")
     return 0
 
@@ -168,9 +174,14 @@ def _judge_eval(argv: list[str]) -> int:
     path = je.write_report(Path(cfg.results_dir), report)
     print(je.render_markdown([report]))
     print(f"wrote {path}")
+    from harness.report.aggregate import LeaderboardError
     from harness.report.leaderboard import build_leaderboard
 
-    build_leaderboard(Path(cfg.results_dir), cfg.metrics.rank_by)
+    try:
+        build_leaderboard(Path(cfg.results_dir), cfg.metrics.rank_by)
+    except LeaderboardError as exc:
+        print(f"harness judge-eval: the report is written; the leaderboard is not: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

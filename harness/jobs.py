@@ -72,7 +72,15 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
         log.warning("unavailable metrics (reasons above): %s", ", ".join(summary["unavailable"]))
     log.info("run directory: %s", run_dir)
     if typed.update_leaderboard:
-        for path in build_leaderboard(results_dir, typed.metrics.rank_by):
+        from harness.report.aggregate import LeaderboardError
+
+        try:
+            paths = build_leaderboard(results_dir, typed.metrics.rank_by)
+        except LeaderboardError as exc:
+            saved = f"the run is saved in {run_dir}; the leaderboard is not"
+            print(f"harness run: {saved}: {exc}", file=sys.stderr)
+            sys.exit(2)
+        for path in paths:
             log.info("leaderboard: %s", path)
 
 

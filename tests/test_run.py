@@ -322,3 +322,30 @@ def test_intervals_do_not_depend_on_the_order_rows_were_written(tmp_path):
     before = snapshot()
     rows_file.write_text("".join(reversed(lines)), encoding="utf-8")
     assert snapshot() == before
+
+
+def test_ranking_by_a_lower_is_better_column_and_by_an_unknown_one(tmp_path):
+    from harness.report.aggregate import LeaderboardError
+    from harness.report.leaderboard import build_board, collect
+
+    off = ("metrics.bertscore.enabled=false", "update_leaderboard=false")
+    _run(tmp_path, "0-lead", "model=lead", *off)
+    _run(tmp_path, "1-textrank", "model=textrank", *off)
+    entries = collect(tmp_path)
+    rate = "facts_number_unsupported_rate"
+    for e, value in zip(entries, (0.5, 0.1), strict=True):
+        e["summary"]["means"][rate] = value
+    ranked = build_board(entries, rank_by=rate)["datasets"][0]["rows"]
+    assert len(ranked) == 2
+    best = min(entries, key=lambda e: e["summary"]["means"][rate])["manifest"]["model"]["name"]
+    assert ranked[0]["model"] == best  # lower is better: the lowest rate ranks first
+    with pytest.raises(LeaderboardError, match="'no_such_metric'.*columns: rouge1_f"):
+        build_board(entries, rank_by="no_such_metric")
+    argv = ["leaderboard", "--results-dir", str(tmp_path), "--rank-by", "nope"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "--rank-by" in proc.stderr and "Traceback" not in proc.stderr

@@ -22,6 +22,20 @@ LABELS = {
     "format_ok": "format ok",
 }
 HEADLINE = tuple(LABELS)
+# Score columns where lower is better (rates of errors): ranking and the gate read them reversed.
+LOWER_IS_BETTER = frozenset(
+    {
+        "judge_contradiction_rate",
+        "judge_unsupported_rate",
+        "judge_unverified_rate",
+        "facts_number_unsupported_rate",
+        "facts_entity_unsupported_rate",
+    }
+)
+
+
+class LeaderboardError(ValueError):
+    """The leaderboard cannot be built as asked (e.g. ranking by a column no run has)."""
 
 
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.report.aggregate import ordered_score_keys
+from harness.report.aggregate import LOWER_IS_BETTER, ordered_score_keys
 from harness.report.stats import TESTS, Interval, PairedResult, bootstrap_ci, holm, paired_difference
 from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_text_atomic
 
@@ -39,15 +39,7 @@ CONFIDENCE = 0.95
 CI_METHOD = "percentile"
 
 # Metrics where lower is better unless the rules say otherwise (`higher_is_better`).
-DEFAULT_LOWER_IS_BETTER = frozenset(
-    {
-        "judge_contradiction_rate",
-        "judge_unsupported_rate",
-        "judge_unverified_rate",
-        "facts_number_unsupported_rate",
-        "facts_entity_unsupported_rate",
-    }
-)
+DEFAULT_LOWER_IS_BETTER = LOWER_IS_BETTER
 
 RULE_FIELDS = (
     "alpha",

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.report.aggregate import LABELS, ordered_score_keys, summarize
+from harness.report.aggregate import LABELS, LOWER_IS_BETTER, LeaderboardError, ordered_score_keys, summarize
 from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("harness")
@@ -100,13 +100,21 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
     """The leaderboard as data: per dataset, ranked rows with intervals and significance."""
     from harness.report.stats import bootstrap_ci, paired_difference
 
+    sign = 1.0 if rank_by in LOWER_IS_BETTER else -1.0  # best first
     datasets = []
     for name in sorted({e["manifest"]["dataset"]["name"] for e in entries}):
         group = [e for e in entries if e["manifest"]["dataset"]["name"] == name]
 
+        known = {k for e in group for k in e["summary"]["means"]} | set(LABELS)
+        if rank_by not in known:
+            raise LeaderboardError(
+                f"cannot rank dataset '{name}' by '{rank_by}' (--rank-by / metrics.rank_by): no run has "
+                f"that score column; columns: {', '.join(ordered_score_keys(known))}"
+            )
+
         def sort_key(e: dict[str, Any]) -> tuple[int, float]:
             v = e["summary"]["means"].get(rank_by)
-            return (0, -v) if v is not None else (1, 0.0)
+            return (0, sign * v) if v is not None else (1, 0.0)
 
         group.sort(key=sort_key)
         present = {k for e in group for k in e["summary"]["means"] if e["summary"]["means"][k] is not None}
