@@ -111,6 +111,7 @@ class Job:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         self.budget = Budget(cfg.budget_usd)
+        self.carried_cost_usd = 0.0  # paid by interrupted attempts this run resumes (_carry_over)
         self.unavailable: dict[str, str] = {}
         self.warnings: list[str] = []
         self.scorers: list[Scorer] = build_scorers(cfg.metrics, self._judge())
@@ -189,8 +190,6 @@ class Job:
         }
 
     # -- resume -----------------------------------------------------------------------------
-    carried_cost_usd = 0.0
-
     def _carry_over(self) -> tuple[set[str], dict[str, Completion]]:
         """Rows and generations of the interrupted run this one continues.
 

@@ -49,6 +49,18 @@ def fault_reply(kind: str, timeout_delay_s: float) -> Reply:
     return Reply(raw_body=b'{"choices": [{"message": ')
 
 
+def counting_script(requests: Counter[str], lock: threading.Lock, delay_s: float = 0.0):
+    """A server script that counts requests per item (under `lock`) and answers each with a
+    digest naming the item, so a resumed run's rows can be compared with a clean run's."""
+
+    def script(body: dict) -> Reply:
+        with lock:
+            requests[item_of(body)] += 1
+        return Reply(f"- {item_of(body)} 的第一条要点。\n- 第二条要点。\n- 第三条要点。", delay_s=delay_s)
+
+    return script
+
+
 def item_of(body: dict) -> str:
     text = user_text(body)
     start = text.index("[条目 ") + 4
@@ -254,11 +266,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path, n_items, kill_points)
     data = make_dataset(tmp_path / "d.jsonl", n_items)
     lock = threading.Lock()
     requests: Counter[str] = Counter()
-
-    def script(body):
-        with lock:
-            requests[item_of(body)] += 1
-        return Reply(f"- {item_of(body)} 的第一条要点。\n- 第二条要点。\n- 第三条要点。", delay_s=0.03)
+    script = counting_script(requests, lock, delay_s=0.03)
 
     # cache off: resuming must not depend on the response cache to avoid repeated calls.
     with FakeOpenAI(script) as server:
@@ -428,11 +436,7 @@ def test_resume_killed_while_copying_keeps_the_older_runs_rows(tmp_path):
     data = make_dataset(tmp_path / "d.jsonl", n_items)
     lock = threading.Lock()
     requests: Counter[str] = Counter()
-
-    def script(body):
-        with lock:
-            requests[item_of(body)] += 1
-        return Reply(f"- {item_of(body)} 的第一条要点。\n- 第二条要点。\n- 第三条要点。")
+    script = counting_script(requests, lock)
 
     with FakeOpenAI(script) as server:
         args = run_args(tmp_path / "r", data, server.api_base, "cache.mode=off")

@@ -144,14 +144,18 @@ def test_http_model_end_to_end_with_a_failed_item(tmp_path):
 # -- the command line, as a user runs it ----------------------------------------------------------
 
 
-def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (), timeout: float = 240
+) -> subprocess.CompletedProcess:
+    """`harness ARGS` in a subprocess; `env` is added to the environment, `unset` removed from it."""
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env={**environ, **(env or {})},
     )
 
 
@@ -167,15 +171,7 @@ def test_help_imports_nothing_heavy():
 
 
 def test_missing_key_fails_fast_and_writes_nothing(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "model=openai", f"results_dir={tmp_path}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    proc = _cli("run", "model=openai", f"results_dir={tmp_path}", unset=("OPENAI_API_KEY",), timeout=120)
     assert proc.returncode == 2
     assert "OPENAI_API_KEY" in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.rglob("*")) == [] or not any(p.is_file() for p in tmp_path.rglob("*"))
@@ -235,13 +231,7 @@ def test_two_runs_in_the_same_second_do_not_collide(tmp_path):
     ],
 )
 def test_bad_override_is_a_usage_error_naming_it(tmp_path, argv, expected):
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", *argv, f"results_dir={tmp_path}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _cli(*argv, f"results_dir={tmp_path}", timeout=120)
     assert proc.returncode == 2
     assert expected in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -249,30 +239,14 @@ def test_bad_override_is_a_usage_error_naming_it(tmp_path, argv, expected):
 
 
 def test_judge_eval_help():
-    argv = [sys.executable, "-m", "harness.cli", "judge-eval", "--help"]
-    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    proc = _cli("judge-eval", "--help")
     assert proc.returncode == 0 and "usage: harness judge-eval" in proc.stdout
 
 
 def test_sweep_is_checked_before_its_first_job(tmp_path):
     """lead would run first; the keyless openai and deepseek jobs stop the sweep before it starts."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "DEEPSEEK_API_KEY")}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "-m",
-            "model=lead,openai,deepseek",
-            f"results_dir={tmp_path}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    keys = ("OPENAI_API_KEY", "DEEPSEEK_API_KEY")
+    proc = _cli("run", "-m", "model=lead,openai,deepseek", f"results_dir={tmp_path}", unset=keys, timeout=120)
     assert proc.returncode == 2
     assert "no job was started" in proc.stderr
     assert "OPENAI_API_KEY" in proc.stderr and "DEEPSEEK_API_KEY" in proc.stderr
@@ -341,11 +315,5 @@ def test_ranking_by_a_lower_is_better_column_and_by_an_unknown_one(tmp_path):
     assert ranked[0]["model"] == best  # lower is better: the lowest rate ranks first
     with pytest.raises(LeaderboardError, match="'no_such_metric'.*columns: rouge1_f"):
         build_board(entries, rank_by="no_such_metric")
-    argv = ["leaderboard", "--results-dir", str(tmp_path), "--rank-by", "nope"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    proc = _cli("leaderboard", "--results-dir", str(tmp_path), "--rank-by", "nope")
     assert proc.returncode == 2 and "--rank-by" in proc.stderr and "Traceback" not in proc.stderr

@@ -67,7 +67,7 @@ def _raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield f"{path}:{number}", _not_utf8(path, number, raw, exc)
+                yield f"{path}:{number}", _not_utf8(path, number, raw[exc.start], exc.start)
                 return
             if not line.strip():
                 continue
@@ -80,12 +80,11 @@ def _raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
                 )
 
 
-def _not_utf8(path: Path, line: int, data: bytes, exc: UnicodeDecodeError) -> Problem:
+def _not_utf8(path: Path, line: int, byte: int, offset_in_line: int) -> Problem:
     return Problem(
         f"{path}:{line}",
         None,
-        f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start} of the line);"
-        " save the file as UTF-8",
+        f"not valid UTF-8 (byte 0x{byte:02x} at offset {offset_in_line} of the line); save the file as UTF-8",
     )
 
 
@@ -97,8 +96,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Any]]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        shifted = UnicodeDecodeError(exc.encoding, exc.object, exc.start - line_start, exc.end, exc.reason)
-        yield f"{path}:{line}", _not_utf8(path, line, data[line_start:], shifted)
+        yield f"{path}:{line}", _not_utf8(path, line, data[exc.start], exc.start - line_start)
         return
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     for row in reader:

@@ -38,9 +38,6 @@ DEFAULT_RULES_FILE = PROJECT_ROOT / "conf" / "gate" / "default.yaml"
 CONFIDENCE = 0.95
 CI_METHOD = "percentile"
 
-# Metrics where lower is better unless the rules say otherwise (`higher_is_better`).
-DEFAULT_LOWER_IS_BETTER = LOWER_IS_BETTER
-
 RULE_FIELDS = (
     "alpha",
     "test",
@@ -629,7 +626,8 @@ class GateRules:
       fails only when the candidate is also significantly worse than the baseline on that metric
       (one-sided paired test at `alpha`, margin 0), so an unchanged prompt passes while the
       violation is reported; `fail`: it fails like any violation.
-    - `higher_is_better`: metric -> bool overrides; default True except `DEFAULT_LOWER_IS_BETTER`.
+    - `higher_is_better`: metric -> bool overrides; default True except `aggregate.LOWER_IS_BETTER`
+      (unless the rules say otherwise).
     - `source`: where the rules came from, for error messages.
     """
 
@@ -665,7 +663,7 @@ class GateRules:
             raise GateUsageError(f"{src}: no margins, floors or ceilings: nothing to gate")
 
     def is_higher_better(self, metric: str) -> bool:
-        return self.higher_is_better.get(metric, metric not in DEFAULT_LOWER_IS_BETTER)
+        return self.higher_is_better.get(metric, metric not in LOWER_IS_BETTER)
 
     def rule_metrics(self) -> dict[str, str]:
         """Every metric the rules name -> the first field naming it (for messages)."""
