@@ -237,8 +237,8 @@ def _measure_harness(args: argparse.Namespace) -> dict[str, Any]:
     from hydra import compose, initialize_config_dir
 
     from harness.config import CONF_DIR, register_resolvers, register_schema
-    from harness.generate.providers import import_litellm
     from harness.jobs import run_job
+    from harness.llm.client import import_litellm
 
     import_litellm()  # imported before timing, as the bare path imports litellm before timing
     results = Path(args.results)
@@ -299,7 +299,7 @@ def _measure_bare(args: argparse.Namespace) -> dict[str, Any]:
 
     from harness.config import PromptConfig
     from harness.data.schema import Item
-    from harness.generate.prompts import render_messages
+    from harness.llm.prompts import render_messages
 
     # The same request bodies as the harness sends (prompt yaodian_v1, the params of model=local).
     raw = OmegaConf.to_container(OmegaConf.load(PROMPT_YAML))

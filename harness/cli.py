@@ -151,8 +151,8 @@ def _judge_eval(argv: list[str]) -> int:
         "checker": je.checker_report(items),
     }
     if cfg.judge.enabled and cfg.judge.model is not None:
-        from harness.generate.cache import ResponseCache
-        from harness.generate.providers import preflight
+        from harness.llm.cache import ResponseCache
+        from harness.llm.client import preflight
         from harness.pipeline import make_judge
 
         try:

@@ -22,8 +22,7 @@ from harness.config import ConfigError, HarnessConfig, project_path
 from harness.data.load import dataset_fingerprint, load_items
 from harness.data.schema import Item
 from harness.generate.parse import parse_bullets
-from harness.generate.prompts import prompt_record, render_messages
-from harness.generate.providers import (
+from harness.llm.client import (
     Budget,
     BudgetExhausted,
     Completion,
@@ -34,6 +33,7 @@ from harness.generate.providers import (
     preflight,
     price_per_token,
 )
+from harness.llm.prompts import prompt_record, render_messages
 from harness.report.aggregate import summarize
 from harness.report.store import GENERATIONS_FILE, ROWS_FILE, RUN_FILE, RunStore, find_resumable, read_jsonl
 from harness.score import MetricUnavailable, Scorer, build_scorers
@@ -97,7 +97,7 @@ class Job:
     """Evaluates one (dataset, model, prompt) and writes its run directory."""
 
     def __init__(self, cfg: HarnessConfig, run_dir: Path, run_id: str, model_choice: str | None = None):
-        from harness.generate.cache import ResponseCache
+        from harness.llm.cache import ResponseCache
 
         self.cfg = cfg
         self.run_id = run_id
@@ -419,7 +419,7 @@ class Job:
                         stop = RunStopped("stopped", f"budget: {exc}", 1)
                         break
                     except Exception as exc:
-                        from harness.generate.cache import CacheMiss
+                        from harness.llm.cache import CacheMiss
 
                         if isinstance(exc, CacheMiss):
                             stop = RunStopped("failed", str(exc), 2)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import ConfigError
-from harness.generate.cache import (
+from harness.llm.cache import (
     CACHE_MODES,
     SCHEMA_VERSION,
     CacheError,

@@ -13,7 +13,7 @@ import pytest
 
 from harness.config import ConfigError, ModelConfig
 from harness.data.schema import Item
-from harness.generate.providers import Provider
+from harness.llm.client import Provider
 from harness.score.judge import (
     CLAIM_KEYS,
     FUZZY_THRESHOLD,

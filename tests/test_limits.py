@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.generate.limits import LimiterStats, RateLimiter
+from harness.llm.limits import LimiterStats, RateLimiter
 
 
 class Deadlock(RuntimeError):

@@ -12,7 +12,7 @@ from harness.config import (
     register_schema,
 )
 from harness.data.schema import Item
-from harness.generate.prompts import prompt_record, render_messages
+from harness.llm.prompts import prompt_record, render_messages
 
 ITEM = Item(
     id="a",

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from harness.config import ConfigError, ModelConfig
-from harness.generate.providers import Provider, preflight
+from harness.llm.client import Provider, preflight
 from tests.fake_openai import FakeOpenAI, Reply
 
 MESSAGES = [{"role": "user", "content": "请写要点解析"}]

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from harness.generate.limits import RateLimiter
-from harness.generate.providers import import_litellm
-from harness.generate.retry import (
+from harness.llm.client import import_litellm
+from harness.llm.limits import RateLimiter
+from harness.llm.retry import (
     ERROR_CLASSES,
     MAX_RETRY_AFTER_S,
     MalformedResponseError,

@@ -10,7 +10,7 @@ from rouge_score import rouge_scorer
 
 from harness.data.schema import Item
 from harness.score.rouge import VALUE_KEYS, RougeScorer, Score, rouge_l, rouge_lsum, rouge_n
-from harness.score.tokenize import char_tokens, get_tokenizer
+from harness.tokenize import char_tokens, get_tokenizer
 
 # (candidate bullets, reference bullets): AI-news digests, mixed Chinese, Latin words and numbers.
 PAIRS = [

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.score.tokenize import char_tokens, jieba_tokens
 from harness.text import split_sentences
+from harness.tokenize import char_tokens, jieba_tokens
 
 __all__ = [
     "BASELINES",

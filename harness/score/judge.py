@@ -58,7 +58,7 @@ from harness.score.base import MetricResult
 from harness.text import normalize_with_map
 
 if TYPE_CHECKING:
-    from harness.generate.providers import Completion
+    from harness.llm.client import Completion
 
 METRIC_VERSION = "judge/1"
 FUZZY_THRESHOLD = 0.9

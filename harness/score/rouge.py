@@ -25,7 +25,7 @@ from typing import Any
 
 from harness.data.schema import Item
 from harness.score.base import MetricResult, score_each
-from harness.score.tokenize import get_tokenizer, tokenizer_id
+from harness.tokenize import get_tokenizer, tokenizer_id
 
 METRIC_VERSION = "rouge/1"
 VALUE_KEYS = tuple(

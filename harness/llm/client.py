@@ -201,7 +201,7 @@ class Provider:
         budget: Budget | None = None,
         seed: int = 0,
     ):
-        from harness.generate.limits import RateLimiter
+        from harness.llm.limits import RateLimiter
 
         self.model = model
         self.kind = kind
@@ -233,7 +233,7 @@ class Provider:
     def cache_key(self, messages: list[dict[str, str]], extra: dict[str, Any] | None = None) -> str:
         """Everything sent that determines the reply (never the key). `extra` counts too: the
         oracle baseline's reference travels there, not in the messages."""
-        from harness.generate.cache import cache_key
+        from harness.llm.cache import cache_key
 
         params = {**self.model.params, **(extra or {})}
         return cache_key(self.kind, self.model.litellm_model, self.model.api_base, params, messages)
@@ -254,7 +254,7 @@ class Provider:
     ) -> Completion:
         """One chat completion. Call errors are returned in the Completion, never raised; only
         CacheMiss (cache=replay) and BudgetExhausted propagate, since they stop the run."""
-        from harness.generate.retry import call_with_retries, error_class, require_choices
+        from harness.llm.retry import call_with_retries, error_class, require_choices
 
         key = None
         # cache.mode=off neither reads nor writes: the key (a hash of the whole prompt) is not needed.

@@ -1,7 +1,7 @@
 """Retry policy for model calls: which litellm errors to retry, how long to wait, and a short cause.
 
 The harness calls litellm with `num_retries=0` and retries here, so that every attempt re-acquires
-the model's rate limiter (`harness.generate.limits`), the server's Retry-After is honoured, and each
+the model's rate limiter (`harness.llm.limits`), the server's Retry-After is honoured, and each
 failure's cause is recorded.
 
 What litellm 1.106.2 raises for an OpenAI-compatible server (`openai/<m>` + `api_base`; checked
