@@ -19,11 +19,13 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from harness.errors import UsageError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = PROJECT_ROOT / "conf"
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A user-fixable problem with configuration or environment; the message names the field."""
 
 
@@ -124,6 +126,9 @@ class MetricsConfig:
     bertscore: BertScoreConfig = field(default_factory=BertScoreConfig)
     facts: FactsConfig = field(default_factory=FactsConfig)
     format: FormatConfig = field(default_factory=FormatConfig)
+    # Metrics declared in other files of harness/score/: name -> options (`enabled: false` turns
+    # one off); the built-in metrics above have typed sections.
+    extra: dict[str, Any] = field(default_factory=dict)
     # The leaderboard ranks rows by this column.
     rank_by: str = "rougeL_f"
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.config import DatasetConfig, project_path
 from harness.data.schema import OPTIONAL_FIELDS, REQUIRED_FIELDS, Item
+from harness.errors import DataError
 
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 MAX_REPORTED_ERRORS = 20
@@ -36,7 +37,7 @@ class Problem:
         return f"{self.where}:{field} {self.message}"
 
 
-class DatasetError(Exception):
+class DatasetError(DataError):
     """The dataset cannot be used; `problems` lists every finding (file, line/row, field)."""
 
     def __init__(self, dataset: str, problems: list[Problem]):

@@ -6,35 +6,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-# Leaderboard columns, in display order; any other score key found in rows follows them in the
-# CSV. The prefix of a key is its metric's name (how an unavailable metric finds its columns).
-LABELS = {
-    "rouge1_f": "ROUGE-1 F",
-    "rouge2_f": "ROUGE-2 F",
-    "rougeL_f": "ROUGE-L F",
-    "rougeLsum_f": "ROUGE-Lsum F",
-    "bertscore_f1": "BERTScore F1",
-    "judge_factual_precision": "factual precision",
-    "judge_contradiction_rate": "contradiction rate ↓",
-    "judge_keypoint_recall": "key-point recall",
-    "facts_number_unsupported_rate": "unsupported numbers ↓",
-    "facts_entity_unsupported_rate": "unsupported entities ↓",
-    "format_ok": "format ok",
-}
-HEADLINE = tuple(LABELS)
-# Score columns where lower is better (rates of errors): ranking and the gate read them reversed.
-LOWER_IS_BETTER = frozenset(
-    {
-        "judge_contradiction_rate",
-        "judge_unsupported_rate",
-        "judge_unverified_rate",
-        "facts_number_unsupported_rate",
-        "facts_entity_unsupported_rate",
-    }
-)
+from harness.errors import UsageError
+from harness.score import registry
 
 
-class LeaderboardError(ValueError):
+class LeaderboardError(UsageError, ValueError):
     """The leaderboard cannot be built as asked (e.g. ranking by a column no run has)."""
 
 
@@ -129,6 +105,10 @@ def call_stats(calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ordered_score_keys(keys: Iterable[str]) -> list[str]:
-    """Headline metrics first, then the rest alphabetically."""
-    keys = set(keys)
-    return [k for k in HEADLINE if k in keys] + sorted(keys - set(HEADLINE))
+    """Headline metrics first (their declaration order), then the rest alphabetically."""
+    return registry.ordered_keys(keys)
+
+
+def headline_keys() -> list[str]:
+    """The leaderboard's metric columns, from the metric declarations."""
+    return [c.key for c in registry.columns(headline_only=True)]

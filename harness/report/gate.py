@@ -27,9 +27,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.report.aggregate import LOWER_IS_BETTER, ordered_score_keys
+from harness.errors import UsageError
+from harness.report.aggregate import ordered_score_keys
 from harness.report.stats import TESTS, Interval, PairedResult, bootstrap_ci, holm, paired_difference
 from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_text_atomic
+from harness.score import registry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RULES_FILE = PROJECT_ROOT / "conf" / "gate" / "default.yaml"
@@ -55,7 +57,7 @@ BASELINE_VIOLATIONS = ("tolerate", "fail")
 REPORT_MARKER = "<!-- harness-prompt-gate -->"
 
 
-class GateUsageError(Exception):
+class GateUsageError(UsageError):
     """A usage or configuration problem (exit code 2); the message names the flag or file and field."""
 
     exit_code = 2
@@ -626,7 +628,7 @@ class GateRules:
       fails only when the candidate is also significantly worse than the baseline on that metric
       (one-sided paired test at `alpha`, margin 0), so an unchanged prompt passes while the
       violation is reported; `fail`: it fails like any violation.
-    - `higher_is_better`: metric -> bool overrides; default True except `aggregate.LOWER_IS_BETTER`
+    - `higher_is_better`: metric -> bool overrides; default: the metric's declaration (harness/score/)
       (unless the rules say otherwise).
     - `source`: where the rules came from, for error messages.
     """
@@ -663,7 +665,7 @@ class GateRules:
             raise GateUsageError(f"{src}: no margins, floors or ceilings: nothing to gate")
 
     def is_higher_better(self, metric: str) -> bool:
-        return self.higher_is_better.get(metric, metric not in LOWER_IS_BETTER)
+        return self.higher_is_better.get(metric, registry.higher_is_better(metric))
 
     def rule_metrics(self) -> dict[str, str]:
         """Every metric the rules name -> the first field naming it (for messages)."""

@@ -17,8 +17,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.report.aggregate import LABELS, LOWER_IS_BETTER, LeaderboardError, ordered_score_keys, summarize
+from harness.report.aggregate import LeaderboardError, headline_keys, ordered_score_keys, summarize
 from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_json_atomic, write_text_atomic
+from harness.score import registry
 
 log = logging.getLogger("harness")
 
@@ -100,12 +101,12 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
     """The leaderboard as data: per dataset, ranked rows with intervals and significance."""
     from harness.report.stats import bootstrap_ci, paired_difference
 
-    sign = 1.0 if rank_by in LOWER_IS_BETTER else -1.0  # best first
+    sign = 1.0 if registry.lower_is_better(rank_by) else -1.0  # best first
     datasets = []
     for name in sorted({e["manifest"]["dataset"]["name"] for e in entries}):
         group = [e for e in entries if e["manifest"]["dataset"]["name"] == name]
 
-        known = {k for e in group for k in e["summary"]["means"]} | set(LABELS)
+        known = {k for e in group for k in e["summary"]["means"]} | set(headline_keys())
         if rank_by not in known:
             raise LeaderboardError(
                 f"cannot rank dataset '{name}' by '{rank_by}' (--rank-by / metrics.rank_by): no run has "
@@ -119,9 +120,9 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
         group.sort(key=sort_key)
         present = {k for e in group for k in e["summary"]["means"] if e["summary"]["means"][k] is not None}
         unavailable_keys = {
-            k for k in LABELS for e in group if _unavailable_metric(k, e["summary"]["unavailable"])
+            k for k in headline_keys() for e in group if _unavailable_metric(k, e["summary"]["unavailable"])
         }
-        columns = [k for k in LABELS if k in present or k in unavailable_keys]
+        columns = [k for k in headline_keys() if k in present or k in unavailable_keys]
         # The leader for significance is the best row that does not read the reference.
         leader = next((e for e in group if not e["manifest"]["model"].get("uses_reference")), None)
         leader_scores = _per_item(leader, rank_by) if leader else None
@@ -187,7 +188,14 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
                 }
             )
         datasets.append(
-            {"name": name, "columns": [{"key": k, "label": LABELS[k]} for k in columns], "rows": rows}
+            {
+                "name": name,
+                "columns": [
+                    {"key": k, "label": registry.label(k), "direction": registry.column(k).direction}
+                    for k in columns
+                ],
+                "rows": rows,
+            }
         )
     return {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -248,7 +248,7 @@ def build_plots(results_dir: Path, board: dict[str, Any]) -> list[Path]:
 
     from matplotlib import rc_context
 
-    from harness.report.aggregate import LABELS
+    from harness.score import registry
 
     site = results_dir / "site"
     (site / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -263,7 +263,7 @@ def build_plots(results_dir: Path, board: dict[str, Any]) -> list[Path]:
             paths = plot_paths(ds["name"])
             figures = {
                 "metrics": metrics_figure(ds, confidence),
-                "pareto": pareto_figure(ds, rank_by, LABELS.get(rank_by, rank_by)),
+                "pareto": pareto_figure(ds, rank_by, registry.label(rank_by)),
             }
             for kind, fig in figures.items():
                 path = site / paths[kind]

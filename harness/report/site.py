@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import safe_name
-from harness.report.aggregate import LABELS, ordered_score_keys
+from harness.report.aggregate import ordered_score_keys
 from harness.report.plots import plot_paths
+from harness.score import registry
 from harness.text import normalize_with_map
 
 log = logging.getLogger("harness")
@@ -91,6 +92,16 @@ def script_json(data: Any) -> str:
     for char, escaped in _JSON_ESCAPES.items():
         text = text.replace(char, escaped)
     return text
+
+
+def _labels() -> dict[str, str]:
+    """Every declared column's label (harness/score/ declarations)."""
+    return {c.key: c.label for c in registry.columns()}
+
+
+def _directions() -> dict[str, str]:
+    """ "higher" or "lower" (is better) for every declared column: the page never guesses it."""
+    return {c.key: c.direction for c in registry.columns()}
 
 
 def _page(title: str, page: str, data: dict[str, Any], depth: int = 0) -> str:
@@ -413,7 +424,8 @@ def build_site(results_dir: Path, board: dict[str, Any], entries: list[dict[str,
                 "run": _run_meta(manifest, row, ds["name"]),
                 "notes": notes,
                 "score_keys": score_keys,
-                "labels": LABELS,
+                "labels": _labels(),
+                "directions": _directions(),
                 "all_score_keys": ordered_score_keys({k for r in rows for k in (r.get("scores") or {})}),
                 "items": item_data,
             }
@@ -468,7 +480,12 @@ def build_site(results_dir: Path, board: dict[str, Any], entries: list[dict[str,
             }
         )
 
-    common = {"labels": LABELS, "rank_by": board.get("rank_by"), "generated_at": board.get("generated_at")}
+    common = {
+        "labels": _labels(),
+        "directions": _directions(),
+        "rank_by": board.get("rank_by"),
+        "generated_at": board.get("generated_at"),
+    }
     index = site / "index.html"
     index.write_text(
         _page(

@@ -1,4 +1,5 @@
-"""Metrics: one file per metric; `build_scorers` turns the metrics config into scorer objects."""
+"""Metrics: one file per metric, each declaring itself (`registry.register`); `build_scorers` turns
+the metrics config into scorer objects in declaration order."""
 
 from __future__ import annotations
 
@@ -7,43 +8,39 @@ from typing import Any
 from harness.config import MetricsConfig
 from harness.score.base import MetricResult, MetricUnavailable, Scorer
 
-__all__ = ["MetricResult", "MetricUnavailable", "Scorer", "build_scorers"]
+__all__ = ["MetricResult", "MetricUnavailable", "Scorer", "build_scorers", "metric_options"]
+
+
+def metric_options(cfg: MetricsConfig, name: str) -> Any:
+    """A metric's options: its typed section of MetricsConfig, else `metrics.extra.<name>` (a dict
+    read as attributes; a metric listed there is on unless it says `enabled: false`)."""
+    typed = getattr(cfg, name, None)
+    if typed is not None and hasattr(typed, "enabled"):
+        return typed
+    from types import SimpleNamespace
+
+    raw = dict((cfg.extra or {}).get(name) or {})
+    if name not in (cfg.extra or {}):
+        raw["enabled"] = False
+    raw.setdefault("enabled", True)
+    return SimpleNamespace(**raw)
 
 
 def build_scorers(cfg: MetricsConfig, judge: Any = None) -> list[Scorer]:
-    """The enabled scorers, in a fixed order. Construction is cheap; models load on first use.
+    """The enabled scorers, in declaration order. Construction is cheap; models load on first use.
 
-    `judge`: a ready JudgeScorer (it needs a Provider, built by the pipeline), or None."""
+    `judge`: a ready JudgeScorer (it needs a model client, built by the pipeline), or None."""
+    from harness.score import registry
+
     scorers: list[Scorer] = []
-    if cfg.rouge.enabled:
-        from harness.score.rouge import RougeScorer
-
-        scorers.append(RougeScorer(tokenizer=cfg.rouge.tokenizer))
-    if cfg.bertscore.enabled:
-        from harness.score.bertscore import BertScoreScorer
-
-        b = cfg.bertscore
-        scorers.append(
-            BertScoreScorer(
-                model=b.model,
-                num_layers=b.num_layers,
-                batch_size=b.batch_size,
-                rescale_with_baseline=b.rescale_with_baseline,
-                baseline_path=b.baseline_path,
-                device=b.device,
-                idf=b.idf,
-            )
-        )
-    if cfg.facts.enabled:
-        from harness.score.facts import FactsScorer
-
-        scorers.append(FactsScorer())
-    if cfg.format.enabled:
-        from harness.score.format import FormatScorer
-
-        f = cfg.format
-        scorers.append(FormatScorer(n_bullets=f.n_bullets, min_chars=f.min_chars, max_chars=f.max_chars,
-                                    min_chinese_share=f.min_chinese_share))  # fmt: skip
-    if judge is not None:
-        scorers.append(judge)
+    for metric in registry.metrics():
+        if metric.built_by_pipeline:
+            if metric.name == "judge" and judge is not None:
+                scorers.append(judge)
+            continue
+        if metric.build is None:
+            continue
+        scorer = metric.build(metric_options(cfg, metric.name))
+        if scorer is not None:
+            scorers.append(scorer)
     return scorers

@@ -31,6 +31,7 @@ from typing import Any
 
 from harness.data.schema import Item
 from harness.score.base import MetricResult, MetricUnavailable
+from harness.score.registry import Column, Metric, register
 
 METRIC_VERSION = "bertscore/1"
 BASELINE_LANG = "zh"
@@ -443,3 +444,33 @@ class BertScoreScorer:
             view.baseline_path = str(baseline)
             view.use_custom_baseline = True
         return view.score(cands, refs, batch_size=self.batch_size)
+
+
+def _build(options: Any) -> BertScoreScorer | None:
+    if not options.enabled:
+        return None
+    return BertScoreScorer(
+        model=options.model,
+        num_layers=options.num_layers,
+        batch_size=options.batch_size,
+        rescale_with_baseline=options.rescale_with_baseline,
+        baseline_path=options.baseline_path,
+        device=options.device,
+        idf=options.idf,
+    )
+
+
+METRIC = register(
+    Metric(
+        name="bertscore",
+        description="BERTScore P/R/F1 (bert-score) against the reference digest",
+        needs_reference=True,
+        order=20,
+        build=_build,
+        columns=(
+            Column("bertscore_p", "BERTScore P"),
+            Column("bertscore_r", "BERTScore R"),
+            Column("bertscore_f1", "BERTScore F1", headline=True, compact=True),
+        ),
+    )
+)

@@ -163,6 +163,7 @@ from typing import Any
 
 from harness.data.schema import Item
 from harness.score.base import MetricResult, score_each
+from harness.score.registry import Column, Metric, register
 
 METRIC_VERSION = "facts/2"
 NUMBERS_METHOD = "facts-numbers/2"
@@ -1713,3 +1714,35 @@ class FactsScorer:
             "unsupported_entities": _unique(bad_entities),
         }
         return MetricResult(values=values, flags=flags, evidence=evidence)
+
+
+def _build(options: Any) -> FactsScorer | None:
+    return FactsScorer() if options.enabled else None
+
+
+METRIC = register(
+    Metric(
+        name="facts",
+        description="deterministic check: numbers and named entities of the digest that its source lacks",
+        needs_reference=False,
+        order=40,
+        version=METRIC_VERSION,
+        build=_build,
+        columns=(
+            Column(
+                "facts_number_unsupported_rate",
+                "unsupported numbers ↓",
+                higher_is_better=False,
+                headline=True,
+            ),
+            Column(
+                "facts_entity_unsupported_rate",
+                "unsupported entities ↓",
+                higher_is_better=False,
+                headline=True,
+            ),
+            Column("facts_numbers", "numbers checked"),
+            Column("facts_entities", "entities checked"),
+        ),
+    )
+)

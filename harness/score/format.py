@@ -22,6 +22,7 @@ from typing import Any
 
 from harness.data.schema import Item
 from harness.score.base import MetricResult, score_each
+from harness.score.registry import Column, Metric, register
 
 METRIC_VERSION = "format/1"
 VALUE_KEYS = ("format_bullet_count_ok", "format_length_ok_rate", "format_chinese_share", "format_ok")
@@ -122,3 +123,28 @@ class FormatScorer:
             "format_ok": 1.0 if ok else 0.0,
         }
         return MetricResult(values=values, flags=[], evidence=evidence)
+
+
+def _build(options: Any) -> FormatScorer | None:
+    if not options.enabled:
+        return None
+    return FormatScorer(n_bullets=options.n_bullets, min_chars=options.min_chars,
+                        max_chars=options.max_chars, min_chinese_share=options.min_chinese_share)  # fmt: skip
+
+
+METRIC = register(
+    Metric(
+        name="format",
+        description="house style: bullet count, bullet length window, Chinese share",
+        needs_reference=False,
+        order=50,
+        version=METRIC_VERSION,
+        build=_build,
+        columns=(
+            Column("format_bullet_count_ok", "bullet count ok"),
+            Column("format_length_ok_rate", "bullet length ok"),
+            Column("format_chinese_share", "Chinese share"),
+            Column("format_ok", "format ok", headline=True),
+        ),
+    )
+)

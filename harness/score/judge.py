@@ -55,6 +55,7 @@ from jsonschema import Draft202012Validator
 from harness.config import ConfigError, project_path
 from harness.data.schema import Item
 from harness.score.base import MetricResult
+from harness.score.registry import Column, Metric, register
 from harness.text import normalize_with_map
 
 if TYPE_CHECKING:
@@ -754,3 +755,25 @@ def _sum_usage(parts: list[dict[str, Any]]) -> dict[str, Any]:
     if total["latency_s"] is not None:
         total["latency_s"] = round(total["latency_s"], 4)
     return total
+
+
+# Built by the pipeline (it needs a model client from harness.llm and the run's cache and budget).
+METRIC = register(
+    Metric(
+        name="judge",
+        description="LLM judge: claim-level factuality (source), key-point coverage (reference)",
+        needs_reference=True,
+        order=30,
+        version=METRIC_VERSION,
+        built_by_pipeline=True,
+        columns=(
+            Column("judge_factual_precision", "factual precision", headline=True, compact=True),
+            Column("judge_contradiction_rate", "contradiction rate ↓", higher_is_better=False, headline=True),
+            Column("judge_keypoint_recall", "key-point recall", headline=True, compact=True),
+            Column("judge_unsupported_rate", "not in source ↓", higher_is_better=False),
+            Column("judge_unverified_rate", "unverified ↓", higher_is_better=False),
+            Column("judge_fully_faithful", "fully faithful"),
+            Column("judge_claims", "claims"),
+        ),
+    )
+)

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.data.schema import Item
 from harness.score.base import MetricResult, score_each
+from harness.score.registry import Column, Metric, register
 from harness.tokenize import get_tokenizer, tokenizer_id
 
 METRIC_VERSION = "rouge/1"
@@ -249,3 +250,31 @@ class RougeScorer:
             values[f"{metric}_r"] = s.recall
             values[f"{metric}_f"] = s.fmeasure
         return MetricResult(values=values, flags=[], evidence=evidence)
+
+
+def _build(options: Any) -> RougeScorer | None:
+    return RougeScorer(tokenizer=options.tokenizer) if options.enabled else None
+
+
+_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
+_STATS = {"p": "P", "r": "R", "f": "F"}
+METRIC = register(
+    Metric(
+        name="rouge",
+        description="ROUGE-1/2/L (clipped counts) and ROUGE-Lsum against the reference digest",
+        needs_reference=True,
+        order=10,
+        version=METRIC_VERSION,
+        build=_build,
+        columns=tuple(
+            Column(
+                f"{variant}_{stat}",
+                f"{name} {_STATS[stat]}",
+                headline=stat == "f",
+                compact=f"{variant}_{stat}" in ("rougeL_f", "rougeLsum_f"),
+            )
+            for variant, name in _LABELS.items()
+            for stat in ("p", "r", "f")
+        ),
+    )
+)

@@ -8,6 +8,7 @@
 
   const DATA = JSON.parse(document.getElementById("data").textContent);
   const LABELS = DATA.labels || {};
+  const DIRECTIONS = DATA.directions || {};
 
   // ------------------------------------------------------------------------------------------
   // DOM helpers
@@ -624,7 +625,7 @@
       const scoreRows = ds.score_keys.filter((k) => k in row.scores).map((k) => {
         const mine = row.scores[k];
         const theirs = otherRow ? otherRow.scores[k] : undefined;
-        const lower = /↓/.test(label(k));
+        const lower = DIRECTIONS[k] === "lower";
         const better = isNum(mine) && isNum(theirs) && (lower ? mine < theirs : mine > theirs);
         return h("tr", null, [h("th", { scope: "row" }, label(k)), h("td", { class: "num" + (better ? " better" : "") }, fmt(mine, 4))]);
       });
