@@ -29,6 +29,7 @@ commands:
   gate --baseline B --candidate C [--rules conf/gate/default.yaml] [--report FILE]
                           CI gate for prompt changes: exit 0 pass, 1 regression, 2 usage error.
 
+--debug (any command) shows the traceback of an error instead of its one-line message.
 Config lives in conf/ (groups: dataset, model, prompt, metrics). See README.md.
 """
 
@@ -43,27 +44,54 @@ def _run(argv: list[str]) -> int:
     hc.register_resolvers()
     hc.register_schema()
 
+    from harness.errors import HarnessError, SweepRejected
+
     jobs_started = 0
+    worst = 0  # the sweep exits with its worst job's code
 
     @hydra.main(version_base="1.3", config_path=str(hc.CONF_DIR), config_name="config")
     def app(cfg: DictConfig) -> None:
-        nonlocal jobs_started
+        nonlocal jobs_started, worst
         jobs_started += 1
         from harness.jobs import run_job
 
         runtime = HydraConfig.get().runtime
-        run_job(cfg, Path(runtime.output_dir), dict(runtime.choices))
+        try:
+            run_job(cfg, Path(runtime.output_dir), dict(runtime.choices))
+        except HarnessError as exc:
+            # One job's error or stop is reported and the other jobs of the sweep still run.
+            if _debug():
+                raise
+            _report("run", exc)
+            worst = max(worst, exc.exit_code)
 
     sys.argv = ["harness run", *argv]
     try:
         app()
+    except SweepRejected as rejected:
+        return _report("run", rejected.error)
     except SystemExit as exc:
         # Hydra prints a bad override or a missing config option itself and exits 1; that is a
-        # usage error (2), like every config error of a job. A stopped run keeps its own code.
+        # usage error (2), like every config error of a job.
         if exc.code == 1 and jobs_started == 0:
             return 2
         raise
-    return 0
+    return worst
+
+
+def _debug() -> bool:
+    """Tracebacks for user errors too: HYDRA_FULL_ERROR=1 or HARNESS_DEBUG=1 (`--debug`)."""
+    import os
+
+    return os.environ.get("HYDRA_FULL_ERROR") == "1" or os.environ.get("HARNESS_DEBUG") == "1"
+
+
+def _report(command: str, exc: BaseException) -> int:
+    """The one place an error becomes a message and an exit code."""
+    from harness.errors import HarnessError
+
+    print(f"harness {command}: {exc}", file=sys.stderr)
+    return exc.exit_code if isinstance(exc, HarnessError) else 2
 
 
 def _leaderboard(argv: list[str]) -> int:
@@ -236,24 +264,47 @@ def _compare(argv: list[str]) -> int:
     )
 
 
+COMMANDS = {
+    "run": _run,
+    "leaderboard": _leaderboard,
+    "judge-eval": _judge_eval,
+    "gate": _gate,
+    "compare": _compare,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The error boundary: library code raises `harness.errors` types; here they become one message
+    and an exit code (0 done, 1 stop/regression, 2 usage/data error or replay miss, 130 interrupted),
+    without a traceback unless --debug (or HYDRA_FULL_ERROR=1) is given."""
+    import os
+
+    from harness.errors import HarnessError, Interrupted
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in argv:
+        argv.remove("--debug")
+        os.environ["HARNESS_DEBUG"] = "1"
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command == "run":
-        return _run(rest)
-    if command == "leaderboard":
-        return _leaderboard(rest)
-    if command == "judge-eval":
-        return _judge_eval(rest)
-    if command == "gate":
-        return _gate(rest)
-    if command == "compare":
-        return _compare(rest)
-    print(f"harness: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
-    return 2
+    if command not in COMMANDS:
+        print(f"harness: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[command](rest)
+    except HarnessError as exc:
+        if _debug():
+            raise
+        return _report(command, exc)
+    except KeyboardInterrupt:
+        if _debug():
+            raise
+        return _report(
+            command,
+            Interrupted("interrupted; finished rows are kept; run the same command again to continue"),
+        )
 
 
 if __name__ == "__main__":

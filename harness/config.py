@@ -232,3 +232,82 @@ def to_typed(cfg: DictConfig) -> HarnessConfig:
     obj = OmegaConf.to_object(cfg)
     assert isinstance(obj, HarnessConfig), type(obj)
     return obj
+
+
+def _model_problems(where: str, model: ModelConfig) -> list[str]:
+    problems = []
+    if model.max_concurrency < 1:
+        problems.append(f"{where}.max_concurrency={model.max_concurrency}: must be at least 1")
+    if not model.timeout_s > 0:
+        problems.append(f"{where}.timeout_s={model.timeout_s}: must be more than 0 seconds")
+    if model.num_retries < 0:
+        problems.append(f"{where}.num_retries={model.num_retries}: must be 0 or more")
+    if model.retry_base_s < 0 or model.retry_cap_s < model.retry_base_s:
+        problems.append(
+            f"{where}.retry_base_s={model.retry_base_s}, retry_cap_s={model.retry_cap_s}: "
+            "need 0 <= retry_base_s <= retry_cap_s"
+        )
+    for name in ("rpm", "tpm", "max_input_tokens"):
+        value = getattr(model, name)
+        if value is not None and not value > 0:
+            problems.append(f"{where}.{name}={value}: must be more than 0, or null for no limit")
+    for name in ("input_cost_per_token", "output_cost_per_token"):
+        value = getattr(model, name)
+        if value is not None and value < 0:
+            problems.append(f"{where}.{name}={value}: must be 0 or more, or null")
+    return problems
+
+
+def check_values(cfg: HarnessConfig) -> None:
+    """Every value a user can set, checked before any work: ConfigError listing each bad key with
+    what is allowed (the CLI exits 2). Hydra has already checked names and types."""
+    from harness.llm.cache import CACHE_MODES
+    from harness.score import registry
+    from harness.tokenize import TOKENIZERS
+
+    problems = _model_problems("model", cfg.model)
+    if cfg.judge.model is not None and cfg.judge.enabled:
+        problems += _model_problems("judge.model", cfg.judge.model)
+    if cfg.judge.max_concurrency < 1:
+        problems.append(f"judge.max_concurrency={cfg.judge.max_concurrency}: must be at least 1")
+    if cfg.judge.max_tokens < 1:
+        problems.append(f"judge.max_tokens={cfg.judge.max_tokens}: must be at least 1")
+    if cfg.prompt.n_bullets < 1:
+        problems.append(f"prompt.n_bullets={cfg.prompt.n_bullets}: must be at least 1")
+    if cfg.score_batch_size < 1:
+        problems.append(f"score_batch_size={cfg.score_batch_size}: must be at least 1")
+    if cfg.budget_usd is not None and cfg.budget_usd < 0:
+        problems.append(f"budget_usd={cfg.budget_usd}: must be 0 or more (USD), or null for no budget")
+    if cfg.max_failures is not None and cfg.max_failures < 0:
+        problems.append(f"max_failures={cfg.max_failures}: must be 0 or more, or null")
+    if cfg.dataset.limit is not None and cfg.dataset.limit < 1:
+        problems.append(f"dataset.limit={cfg.dataset.limit}: must be at least 1, or null for all items")
+    if cfg.resume not in ("auto", "never"):
+        problems.append(f"resume={cfg.resume}: use auto or never")
+    if cfg.cache.mode not in CACHE_MODES:
+        problems.append(f"cache.mode={cfg.cache.mode}: use one of {', '.join(CACHE_MODES)}")
+    m = cfg.metrics
+    if m.rouge.tokenizer not in TOKENIZERS:
+        problems.append(f"metrics.rouge.tokenizer={m.rouge.tokenizer}: use one of {', '.join(TOKENIZERS)}")
+    if m.bertscore.batch_size < 1:
+        problems.append(f"metrics.bertscore.batch_size={m.bertscore.batch_size}: must be at least 1")
+    if m.bertscore.num_layers is not None and m.bertscore.num_layers < 0:
+        problems.append(f"metrics.bertscore.num_layers={m.bertscore.num_layers}: must be 0 or more, or null")
+    if m.format.n_bullets < 1 and m.format.n_bullets != cfg.prompt.n_bullets:  # else reported above
+        problems.append(f"metrics.format.n_bullets={m.format.n_bullets}: must be at least 1")
+    if not 0 <= m.format.min_chars <= m.format.max_chars:
+        problems.append(
+            f"metrics.format.min_chars={m.format.min_chars}, max_chars={m.format.max_chars}: "
+            "need 0 <= min_chars <= max_chars"
+        )
+    if not 0 <= m.format.min_chinese_share <= 1:
+        problems.append(f"metrics.format.min_chinese_share={m.format.min_chinese_share}: must be in [0, 1]")
+    unknown = sorted(set(m.extra or {}) - {metric.name for metric in registry.metrics()})
+    if unknown:
+        known = ", ".join(metric.name for metric in registry.metrics())
+        problems.append(f"metrics.extra: no metric called {', '.join(unknown)} (metrics: {known})")
+    if registry.column(m.rank_by) is None:
+        shown = ", ".join(c.key for c in registry.columns(headline_only=True))
+        problems.append(f"metrics.rank_by={m.rank_by}: not a score column; columns: {shown}")
+    if problems:
+        raise ConfigError("invalid config value(s):\n" + "\n".join(f"  - {p}" for p in problems))

@@ -66,3 +66,11 @@ class Interrupted(HarnessError):
     """Ctrl-C / SIGTERM: finished rows are kept; re-running the same command continues."""
 
     exit_code = 130
+
+
+class SweepRejected(BaseException):  # noqa: N818 (a carrier, not an error of its own)
+    """Carries a HarnessError out of a Hydra callback (which turns any Exception into a warning)."""
+
+    def __init__(self, error: HarnessError):
+        super().__init__(str(error))
+        self.error = error

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 from pathlib import Path
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from harness.config import ConfigError, to_typed
 from harness.data.load import DatasetError
+from harness.errors import HarnessError, RunStopped, SweepRejected, UsageError
 
 log = logging.getLogger("harness")
 
@@ -29,6 +30,9 @@ def _discard(run_dir: Path) -> None:
 def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = None) -> None:
     """Run one evaluation job in `run_dir` (Hydra's output directory for the job).
 
+    Raises the typed errors of `harness.errors` (the CLI turns them into exit codes and messages):
+    a config or data error before any work (the empty run directory is removed), a stop (budget,
+    failure limit, replay miss) with the finished rows kept.
     `choices`: the config-group options picked (Hydra's runtime.choices), for error messages."""
     from harness.pipeline import Job
     from harness.report.leaderboard import build_leaderboard
@@ -42,21 +46,18 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
             else run_dir.name
         )
         job = Job(typed, run_dir, run_id, (choices or {}).get("model"))
-    except (ConfigError, DatasetError) as exc:
+    except HarnessError:
         _discard(run_dir)
-        print(f"harness run: {exc}", file=sys.stderr)
-        sys.exit(2)
-    from harness.pipeline import RunStopped
-
+        raise
     try:
         summary = job.run()
     except RunStopped as stop:
-        print(
-            f"harness run: {typed.model.name}: {stop.status}: {stop.reason}\n"
+        raise type(stop)(
+            f"{typed.model.name}: {stop.status}: {stop.reason}\n"
             f"  finished rows are kept in {run_dir}; run the same command again to continue",
-            file=sys.stderr,
-        )
-        sys.exit(stop.exit_code)
+            status=stop.status,
+            exit_code=stop.exit_code,
+        ) from None
     means = ", ".join(
         f"{k}={v:.4f}" for k, v in summary["means"].items() if v is not None and k.endswith(("_f", "_f1"))
     )
@@ -77,9 +78,7 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
         try:
             paths = build_leaderboard(results_dir, typed.metrics.rank_by)
         except LeaderboardError as exc:
-            saved = f"the run is saved in {run_dir}; the leaderboard is not"
-            print(f"harness run: {saved}: {exc}", file=sys.stderr)
-            sys.exit(2)
+            raise LeaderboardError(f"the run is saved in {run_dir}; the leaderboard is not: {exc}") from None
         for path in paths:
             log.info("leaderboard: %s", path)
 
@@ -98,7 +97,7 @@ def sweep_job_overrides(config: DictConfig) -> list[list[str]]:
     return batch
 
 
-class SweepPreflight:
+class SweepPreflight(Callback):
     """Hydra callback (conf/config.yaml, hydra.callbacks): before the first job of a sweep starts,
     or is submitted to a cluster launcher, check every job's config the way each job would (API
     keys, provider, budget prices, options) and each distinct dataset once. One bad job in a sweep
@@ -134,10 +133,12 @@ class SweepPreflight:
                     seen.add(str(exc))
                     problems.append(f"job {label}: {exc}")
         if problems:
-            shown = "\n".join(f"  - {p}" for p in problems)
-            print(
-                f"harness run: {len(problems)} problem(s) in the sweep of {len(jobs)} job(s); "
-                f"no job was started:\n{shown}",
-                file=sys.stderr,
+            shown = "\n".join("  - " + p.replace("\n", "\n    ") for p in problems)
+            # Hydra turns an Exception raised in a callback into a warning: SweepRejected is a
+            # BaseException, so it reaches the CLI, which prints it and exits 2.
+            raise SweepRejected(
+                UsageError(
+                    f"{len(problems)} problem(s) in the sweep of {len(jobs)} job(s); "
+                    f"no job was started:\n{shown}"
+                )
             )
-            sys.exit(2)

@@ -18,10 +18,12 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from harness.config import ConfigError, HarnessConfig, project_path
+from harness.config import ConfigError, HarnessConfig, check_values, project_path
 from harness.data.load import dataset_fingerprint, load_items
 from harness.data.schema import Item
+from harness.errors import BudgetStop, FailureLimitStop, ReplayMiss, RunStopped
 from harness.generate.parse import parse_bullets
+from harness.llm.cache import CacheMiss
 from harness.llm.client import (
     Budget,
     BudgetExhausted,
@@ -35,11 +37,20 @@ from harness.llm.client import (
 )
 from harness.llm.prompts import prompt_record, render_messages
 from harness.report.aggregate import summarize
-from harness.report.store import GENERATIONS_FILE, ROWS_FILE, RUN_FILE, RunStore, find_resumable, read_jsonl
+from harness.results.reader import find_resumable, read_generations, read_jsonl, read_manifest
+from harness.results.records import (
+    DatasetRef,
+    GenerationInfo,
+    JudgeRef,
+    ModelRef,
+    PromptRef,
+    ResultRow,
+    RunIdentity,
+)
+from harness.results.store import ROWS_FILE, RUN_FILE, RunStore
 from harness.score import MetricUnavailable, Scorer, build_scorers
 
 log = logging.getLogger("harness")
-ROW_SCHEMA_VERSION = 1
 # Tokens kept free between the prompt and the context window (chat framing differs by provider).
 CONTEXT_MARGIN = 64
 # Items started ahead of the model's concurrency (queued in its rate limiter): see _generate_and_score.
@@ -47,12 +58,11 @@ WINDOW_PER_SLOT = 4
 WINDOW_MIN = 32
 
 
-class RunStopped(Exception):
-    """The run stopped before every item was done (budget, failure budget, replay miss)."""
-
-    def __init__(self, status: str, reason: str, exit_code: int):
-        super().__init__(reason)
-        self.status, self.reason, self.exit_code = status, reason, exit_code
+def _stop_for(exc: BudgetExhausted | CacheMiss) -> RunStopped:
+    """The typed stop for a signal raised by a model call (generation or judge)."""
+    if isinstance(exc, BudgetExhausted):
+        return BudgetStop(f"budget: {exc}")
+    return ReplayMiss(str(exc))
 
 
 def _now() -> str:
@@ -76,11 +86,10 @@ def _paid_judge(row: dict[str, Any]) -> float:
 def check_job_config(cfg: HarnessConfig, model_choice: str | None = None) -> None:
     """Raise ConfigError for what would stop a job before its first call: a missing API key (of the
     model or the judge), an unknown provider, a budget without prices, bad option values."""
+    check_values(cfg)
     replay = cfg.cache.mode == "replay"  # replays recorded responses: no key needed, no call made
     if not replay:
         preflight(cfg.model, model_choice)
-    if cfg.resume not in ("auto", "never"):
-        raise ConfigError(f"resume={cfg.resume!r}: use auto or never")
     if cfg.budget_usd is not None and price_per_token(import_litellm(), cfg.model) is None:
         raise ConfigError(
             f"budget_usd is set but litellm has no price for '{cfg.model.litellm_model}': set "
@@ -121,24 +130,21 @@ class Job:
                 prepare(self.items)
         self.store = RunStore(run_dir)
         self.rows: list[dict[str, Any]] = []
-        self.common = {
-            "schema_version": ROW_SCHEMA_VERSION,
-            "run_id": run_id,
-            "dataset": {
-                "name": cfg.dataset.name,
-                "fingerprint": self.fingerprint,
-                "split": cfg.dataset.split,
-            },
-            "model": {
-                "name": cfg.model.name,
-                "litellm_model": cfg.model.litellm_model,
-                "api_base": cfg.model.api_base,
-                "params": dict(cfg.model.params),
-                "uses_reference": cfg.model.uses_reference,
-            },
-            "prompt": prompt_record(cfg.prompt),
-            "seed": cfg.seed,
-        }
+        self.identity = RunIdentity(
+            run_id=run_id,
+            dataset=DatasetRef(cfg.dataset.name, self.fingerprint, cfg.dataset.split, cfg.dataset.limit),
+            model=ModelRef(
+                name=cfg.model.name,
+                litellm_model=cfg.model.litellm_model,
+                api_base=cfg.model.api_base,
+                params=dict(cfg.model.params),
+                uses_reference=cfg.model.uses_reference,
+            ),
+            prompt=PromptRef(**prompt_record(cfg.prompt)),
+            seed=cfg.seed,
+            judge=self._judge_ref(),
+        )
+        self.common = self.identity.to_json()
         self.run_key = self._run_key()
         # Unfinished runs of this job, oldest first; `previous` is the one this run continues.
         self.unfinished = (
@@ -162,10 +168,30 @@ class Job:
             self.warnings.append(warning)
         return make_judge(self.cfg, self.cache, self.budget)
 
+    def _judge_ref(self) -> JudgeRef | None:
+        judge = self.cfg.judge
+        if not judge.enabled or judge.model is None:
+            return None
+        prompts = {}
+        for kind, path in (("claims", judge.claims_prompt), ("coverage", judge.coverage_prompt)):
+            from harness.score.judge import load_judge_prompt
+
+            try:
+                record = load_judge_prompt(project_path(path)).record()
+                prompts[kind] = f"{record['id']}@{record['version']}#{record['hash']}"
+            except ConfigError:
+                prompts[kind] = str(path)
+        return JudgeRef(
+            name=judge.model.name,
+            model=judge.model.litellm_model,
+            params=dict(judge.model.params) | {"max_tokens": judge.max_tokens},
+            prompts=prompts,
+        )
+
     def _run_key(self) -> str:
         """Identity of the job for resuming: same data, model, prompt, seed and metric settings."""
         basis = {
-            **{k: self.common[k] for k in ("dataset", "model", "prompt", "seed")},
+            **{k: self.common[k] for k in ("dataset", "model", "prompt", "seed", "judge")},
             "metrics": OmegaConf.to_container(OmegaConf.structured(self.cfg.metrics)),
             "items": [i.id for i in self.items],
         }
@@ -181,9 +207,6 @@ class Job:
             "metrics": {s.name: s.meta() for s in self.scorers},
             "unavailable": self.unavailable,
             "warnings": self.warnings,
-            "judge": None
-            if self.cfg.judge.model is None or not self.cfg.judge.enabled
-            else {"model": self.cfg.judge.model.litellm_model, "name": self.cfg.judge.model.name},
             "host": socket.gethostname(),
             "pid": os.getpid(),
             **extra,
@@ -206,12 +229,12 @@ class Job:
         # Newest first: a later attempt's result for an item wins over an earlier one.
         for previous in reversed(self.unfinished):
             source_id = str(previous.relative_to(runs_dir))
-            for row in read_jsonl(previous / ROWS_FILE):
+            for row in read_jsonl(previous / ROWS_FILE):  # file order: the newest attempt wins below
                 if row.get("item_id") in wanted and not row.get("error") and row["item_id"] not in done:
                     done.add(row["item_id"])
                     origin = row.get("resumed_from") or source_id
                     self.rows.append({**row, "run_id": self.run_id, "resumed_from": origin})
-            for record in read_jsonl(previous / GENERATIONS_FILE):
+            for record in read_generations(previous):
                 item_id = record.get("item_id")
                 if item_id in wanted and item_id not in generation_records and record.get("text") is not None:
                     generation_records[item_id] = {
@@ -232,11 +255,11 @@ class Job:
         carried_cost += sum(_paid_generation(generation_records[i]) for i in generated)
         self.budget.spent += carried_cost
         self.carried_cost_usd = carried_cost
-        from harness.report.store import write_json_atomic
+        from harness.results.store import write_json_atomic
 
         # Superseded only once everything is copied: a kill during the copy leaves them resumable.
         for previous in self.unfinished:
-            manifest = json.loads((previous / RUN_FILE).read_text(encoding="utf-8"))
+            manifest = read_manifest(previous)
             manifest.update(status="superseded", superseded_by=self.run_id)
             write_json_atomic(previous / RUN_FILE, manifest)
         log.info(
@@ -304,6 +327,8 @@ class Job:
                 continue
             try:
                 results = scorer.score([i for i, _ in ok], [b for _, b in ok])
+            except (BudgetExhausted, CacheMiss):  # stops: the run ends cleanly, with a message
+                raise
             except MetricUnavailable as exc:
                 self.unavailable[scorer.name] = str(exc)
                 log.warning("metric '%s' unavailable for this run: %s", scorer.name, exc)
@@ -324,36 +349,36 @@ class Job:
             slot = per_item[item.id]
             bullets, parse_flags = parsed[item.id]
             flags = parse_flags + (["source_truncated"] if truncation else []) + slot["flags"]
-            row = {
-                **self.common,
-                "item_id": item.id,
-                "generation": {
-                    "raw": comp.text,
-                    "bullets": bullets,
-                    "parse_flags": parse_flags,
-                    "latency_s": round(comp.latency_s, 4),
-                    "elapsed_s": None if comp.elapsed_s is None else round(comp.elapsed_s, 4),
-                    "prompt_tokens": comp.prompt_tokens,
-                    "completion_tokens": comp.completion_tokens,
-                    "cost_usd": comp.cost_usd,
-                    "cache_hit": comp.cache_hit,
-                    "attempts": comp.attempts,
-                    "finish_reason": comp.finish_reason,
-                    "response_model": comp.response_model,
-                    "source_truncation": truncation,
-                },
-                "error": None
+            row = ResultRow(
+                identity=self.identity,
+                item_id=item.id,
+                generation=GenerationInfo(
+                    raw=comp.text,
+                    bullets=bullets,
+                    parse_flags=parse_flags,
+                    latency_s=round(comp.latency_s, 4),
+                    elapsed_s=None if comp.elapsed_s is None else round(comp.elapsed_s, 4),
+                    prompt_tokens=comp.prompt_tokens,
+                    completion_tokens=comp.completion_tokens,
+                    cost_usd=comp.cost_usd,
+                    cache_hit=comp.cache_hit,
+                    attempts=comp.attempts,
+                    finish_reason=comp.finish_reason,
+                    response_model=comp.response_model,
+                    source_truncation=truncation,
+                ),
+                error=None
                 if comp.ok
                 else {"type": comp.error_type, "class": comp.error_class, "message": comp.error_message},
-                "scores": slot["scores"],
-                "flags": flags,
-                "metrics": {s.name: s.meta() for s in self.scorers if s.name not in self.unavailable},
-                "unavailable": dict(self.unavailable),
-                "metric_errors": slot["metric_errors"],
-                "evidence": slot["evidence"],
-                "finished_at": _now(),
-            }
-            rows.append(row)
+                scores=slot["scores"],
+                flags=flags,
+                metrics={s.name: s.meta() for s in self.scorers if s.name not in self.unavailable},
+                unavailable=dict(self.unavailable),
+                metric_errors=slot["metric_errors"],
+                evidence=slot["evidence"],
+                finished_at=_now(),
+            )
+            rows.append(row.to_json())
         self.store.append_rows(rows)
         self.rows.extend(rows)
 
@@ -364,12 +389,13 @@ class Job:
         provider = Provider(self.cfg.model, cache=self.cache, budget=self.budget, seed=self.cfg.seed)
         limit = self._context_limit(provider.litellm)
         baseline = is_baseline(self.cfg.model)
+        n_bullets = self.cfg.prompt.n_bullets  # one setting: prompt, baselines and (by default) format
         if baseline:
             from harness.generate.baselines import baseline_kwargs
 
         async def one(item: Item) -> tuple[Item, Completion, dict | None]:
             messages, truncation = self._messages(item, provider.litellm, limit)
-            extra = baseline_kwargs(item.source, item.reference) if baseline else None
+            extra = baseline_kwargs(item.source, item.reference, n=n_bullets) if baseline else None
             return item, await provider.complete(messages, extra, item_id=item.id), truncation
 
         pending: list[tuple[Item, Completion, dict | None]] = []
@@ -403,58 +429,77 @@ class Job:
 
         def on_done(task: asyncio.Future[tuple[Item, Completion, dict | None]]) -> None:
             tasks.discard(task)
+            if not task.cancelled() and task.exception() is None:
+                # On disk as the response arrives, before and independent of scoring: a kill -9
+                # re-pays only the calls in flight. A short buffered write + flush, no fsync: handing
+                # each line to a thread cost more in GIL switches than the write itself.
+                item, comp, _ = task.result()
+                self.store.append_generation(
+                    {"item_id": item.id, "model": self.cfg.model.name, **completion_record(comp)}
+                )
             finished.put_nowait(task)
             start_next()
 
         failed = 0
+        consumed = 0
         stop: RunStopped | None = None
+
+        def take(result: tuple[Item, Completion, dict | None]) -> None:
+            nonlocal failed
+            item, comp, truncation = result
+            if not comp.ok:
+                failed += 1
+                log.warning("item %s failed: %s: %s", item.id, comp.error_class, comp.error_message)
+            pending.append((item, comp, truncation))
+
+        async def score_pending(batch_size: int) -> None:
+            nonlocal scoring, pending
+            if len(pending) < batch_size:
+                return
+            if scoring is not None:
+                running, scoring = scoring, None
+                await running
+            # Scoring is CPU-bound: a thread keeps the event loop serving requests.
+            scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
+            pending = []
+
         start_next()
         with _Progress(self.cfg.model.name, len(self.items), len(done), self.cfg.progress) as progress:
             try:
-                for _ in range(len(todo)):
+                while consumed < len(todo):
                     next_done = await finished.get()
-                    try:
-                        item, comp, truncation = next_done.result()
-                    except BudgetExhausted as exc:
-                        stop = RunStopped("stopped", f"budget: {exc}", 1)
-                        break
-                    except Exception as exc:
-                        from harness.llm.cache import CacheMiss
-
-                        if isinstance(exc, CacheMiss):
-                            stop = RunStopped("failed", str(exc), 2)
-                            break
-                        raise
-                    if item.id not in generated:
-                        # Written from the event loop (a short buffered write, no fsync): handing
-                        # each line to a thread cost more in GIL switches than the write itself.
-                        self.store.append_generation(
-                            {"item_id": item.id, "model": self.cfg.model.name, **completion_record(comp)}
-                        )
-                    if not comp.ok:
-                        failed += 1
-                        log.warning("item %s failed: %s: %s", item.id, comp.error_class, comp.error_message)
-                    progress.advance(comp.ok)
-                    pending.append((item, comp, truncation))
-                    if len(pending) >= self.cfg.score_batch_size:
-                        if scoring is not None:
-                            await scoring
-                        # Scoring is CPU-bound: a thread keeps the event loop serving requests.
-                        scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
-                        pending = []
+                    consumed += 1
+                    take(next_done.result())
+                    progress.advance(pending[-1][1].ok)
+                    await score_pending(self.cfg.score_batch_size)
                     if self.cfg.max_failures is not None and failed > self.cfg.max_failures:
-                        stop = RunStopped("stopped", f"max_failures={self.cfg.max_failures} exceeded", 1)
+                        stop = FailureLimitStop(f"max_failures={self.cfg.max_failures} exceeded")
                         break
+            except (BudgetExhausted, CacheMiss) as exc:
+                stop = _stop_for(exc)
             finally:
+                # After a stop no new request starts; every task is collected (no "Task exception
+                # was never retrieved"), and answers already received are kept and scored.
                 stopping = True
-                running = list(tasks)
-                for task in running:
+                running_tasks = list(tasks)
+                for task in running_tasks:
                     task.cancel()
-                await asyncio.gather(*running, return_exceptions=True)
-                if scoring is not None:
-                    await scoring
-                if pending:
-                    await asyncio.to_thread(self._score_batch, pending)
+                await asyncio.gather(*running_tasks, return_exceptions=True)
+                while not finished.empty():
+                    leftover = finished.get_nowait()
+                    if leftover.cancelled() or leftover.exception() is not None:
+                        continue
+                    take(leftover.result())
+                for final in (True, False):
+                    try:
+                        if final and scoring is not None:
+                            running, scoring = scoring, None
+                            await running
+                        elif not final and pending:
+                            batch, pending = pending, []
+                            await asyncio.to_thread(self._score_batch, batch)
+                    except (BudgetExhausted, CacheMiss) as exc:
+                        stop = stop or _stop_for(exc)
         if stop is not None:
             raise stop
 

@@ -490,7 +490,7 @@ def test_gate_on_real_runs_catches_truncated_digests(tmp_path: Path) -> None:
     from harness.config import CONF_DIR, register_resolvers, register_schema, to_typed
     from harness.data.load import load_items
     from harness.jobs import run_job
-    from harness.report.store import read_jsonl
+    from harness.results.reader import read_jsonl
     from harness.score.rouge import RougeScorer
 
     register_resolvers()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.store import read_jsonl
+from harness.results.reader import read_jsonl
 from tests.conftest import MINI
 from tests.fake_openai import FakeOpenAI, Reply, user_text
 
@@ -286,8 +286,13 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path, n_items, kill_points)
             )
             # wait until this job has `point` generations of its own (copies carried over by a
             # resume have `resumed_from` and are not counted twice)
+            # and at least one scored row (generations reach the disk as they return, before
+            # scoring, so under load the first kill could otherwise come before any row)
             deadline = time.time() + 120
-            while time.time() < deadline and len(generated_items(tmp_path / "r")) < point:
+            while time.time() < deadline and (
+                len(generated_items(tmp_path / "r")) < point
+                or not any(p.stat().st_size for p in (tmp_path / "r").rglob("rows.jsonl"))
+            ):
                 time.sleep(0.02)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()

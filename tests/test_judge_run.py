@@ -9,7 +9,7 @@ import re
 import threading
 
 from harness.report.leaderboard import build_board, collect
-from harness.report.store import read_jsonl
+from harness.results.reader import read_jsonl
 from tests.fake_openai import FakeOpenAI, Reply, user_text
 from tests.test_run import _cfg, _run
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.store import read_jsonl
+from harness.results.reader import read_jsonl
 
 # CPU generation: more than the suite's 600 s per-test limit (pytest-timeout, a dev dependency) on a
 # slow or busy machine; the harness run itself is bounded by RUN_TIMEOUT_S.

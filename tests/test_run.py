@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 
 from harness.config import CONF_DIR, register_resolvers, register_schema
 from harness.jobs import run_job
-from harness.report.store import read_jsonl
+from harness.results.reader import read_jsonl
 from tests.conftest import MINI
 from tests.fake_openai import FakeOpenAI, Reply, user_text
 

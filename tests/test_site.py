@@ -22,7 +22,7 @@ from harness.jobs import run_job
 from harness.report.leaderboard import build_board, collect
 from harness.report.plots import build_plots, pareto_front, plot_paths
 from harness.report.site import build_site, locate_span, normalize_with_map, quote_location, script_json
-from harness.report.store import read_jsonl
+from harness.results.reader import read_jsonl
 from harness.score.judge import aggregate_claims, document_text, normalize_for_match
 from tests.browser import browser  # noqa: F401  (the fixture)
 from tests.conftest import MINI

@@ -81,6 +81,7 @@ class CacheMiss(Exception):
         missing_file: bool = False,
     ):
         self.key, self.item_id, self.model, self.kind, self.path = key, item_id, model, kind, path
+        self.missing_file = missing_file
         what = "no recorded response"
         if item_id is not None:
             what += f" for item {item_id!r}"

@@ -30,7 +30,8 @@ from typing import Any, TextIO
 from harness.errors import UsageError
 from harness.report.aggregate import ordered_score_keys
 from harness.report.stats import TESTS, Interval, PairedResult, bootstrap_ci, holm, paired_difference
-from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_text_atomic
+from harness.results.reader import read_jsonl
+from harness.results.store import ROWS_FILE, RUN_FILE, write_text_atomic
 from harness.score import registry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report.store import write_json_atomic
+from harness.results.store import write_json_atomic
 
 log = logging.getLogger("harness")
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from harness.report.aggregate import LeaderboardError, headline_keys, ordered_score_keys, summarize
-from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_json_atomic, write_text_atomic
+from harness.results.reader import iter_runs
+from harness.results.records import comparable_key, dataset_key
+from harness.results.store import write_json_atomic, write_text_atomic
 from harness.score import registry
 
 log = logging.getLogger("harness")
@@ -42,43 +43,46 @@ CALL_COLUMNS = (
 
 
 def _load_runs(runs_dir: Path) -> list[dict[str, Any]]:
-    runs = []
-    for manifest_path in sorted(runs_dir.glob(f"**/{RUN_FILE}")):
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            log.warning("skipping %s: %s", manifest_path, exc)
-            continue
-        if manifest.get("status") != "finished":
-            continue
-        rows = read_jsonl(manifest_path.parent / ROWS_FILE)
-        runs.append(
-            {"manifest": manifest, "summary": summarize(rows), "rows": rows, "dir": manifest_path.parent}
-        )
-    return runs
+    return [
+        {"manifest": run.manifest, "summary": summarize(run.rows), "rows": run.rows, "dir": run.dir}
+        for run in iter_runs(runs_dir, status="finished")
+    ]
 
 
 def collect(results_dir: Path) -> list[dict[str, Any]]:
-    """Leaderboard entries: latest finished run per (dataset, model, prompt id, prompt version).
-
-    The model part of the key is its name, litellm string and parameters: a sweep over
-    temperature keeps one entry per value."""
+    """Leaderboard entries: the latest finished run per row identity (`records.comparable_key`:
+    dataset name, fingerprint and limit; model settings; prompt id, version and hash; judge; seed).
+    A run that differs in any of these is its own row, so a quick `dataset.limit=5` check or a
+    sweep over temperature never replaces another row."""
     latest: dict[tuple[str, ...], dict[str, Any]] = {}
     for run in _load_runs(results_dir / "runs"):
-        m = run["manifest"]
-        model = m["model"]
-        params = json.dumps(model.get("params", {}), sort_keys=True)
-        key = (
-            m["dataset"]["name"],
-            model["name"],
-            model["litellm_model"],
-            params,
-            m["prompt"]["id"],
-            m["prompt"]["version"],
-        )
-        if key not in latest or m.get("finished_at", "") >= latest[key]["manifest"].get("finished_at", ""):
+        key = comparable_key(run["manifest"])
+        if key not in latest or run["manifest"].get("finished_at", "") >= latest[key]["manifest"].get(
+            "finished_at", ""
+        ):
             latest[key] = run
     return list(latest.values())
+
+
+def table_names(entries: list[dict[str, Any]]) -> dict[tuple[str, str, str], str]:
+    """A table per dataset key (name, fingerprint, limit): runs are ranked only against runs of the
+    same items. The full dataset's newest version is named plainly; a limited run's table says so,
+    and an older version of the data is marked with its fingerprint."""
+    newest: dict[str, tuple[str, str]] = {}  # dataset name -> (finished_at, fingerprint) of full runs
+    for e in entries:
+        m = e["manifest"]
+        name, fp, limit = dataset_key(m)
+        if limit == "None" and (m.get("finished_at", ""), fp) > newest.get(name, ("", "")):
+            newest[name] = (m.get("finished_at", ""), fp)
+    names = {}
+    for e in entries:
+        key = dataset_key(e["manifest"])
+        name, fp, limit = key
+        label = name if limit == "None" else f"{name} (first {limit} items)"
+        if limit == "None" and name in newest and fp != newest[name][1]:
+            label = f"{name} (older data {fp[:8]})"
+        names[key] = label
+    return names
 
 
 def _unavailable_metric(key: str, unavailable: dict[str, str]) -> str | None:
@@ -89,7 +93,7 @@ def _per_item(entry: dict[str, Any], key: str) -> tuple[list[str], list[float]]:
     """Item ids and values of `key`, in item-id order: rows are appended as items finish, and the
     bootstrap must not depend on that order (same items, same seed -> same interval)."""
     ids, values = [], []
-    for row in sorted(entry["rows"], key=lambda r: str(r.get("item_id"))):
+    for row in entry["rows"]:  # one per item, in item-id order (harness.results.reader)
         value = row.get("scores", {}).get(key)
         if not row.get("error") and isinstance(value, (int, float)):
             ids.append(row["item_id"])
@@ -103,8 +107,9 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
 
     sign = 1.0 if registry.lower_is_better(rank_by) else -1.0  # best first
     datasets = []
-    for name in sorted({e["manifest"]["dataset"]["name"] for e in entries}):
-        group = [e for e in entries if e["manifest"]["dataset"]["name"] == name]
+    names = table_names(entries)
+    for key, name in sorted(names.items(), key=lambda kv: kv[1]):
+        group = [e for e in entries if dataset_key(e["manifest"]) == key]
 
         known = {k for e in group for k in e["summary"]["means"]} | set(headline_keys())
         if rank_by not in known:
@@ -124,7 +129,16 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
         }
         columns = [k for k in headline_keys() if k in present or k in unavailable_keys]
         # The leader for significance is the best row that does not read the reference.
-        leader = next((e for e in group if not e["manifest"]["model"].get("uses_reference")), None)
+        # A row with nothing scored on the ranking column is never the leader.
+        leader = next(
+            (
+                e
+                for e in group
+                if not e["manifest"]["model"].get("uses_reference")
+                and e["summary"]["means"].get(rank_by) is not None
+            ),
+            None,
+        )
         leader_scores = _per_item(leader, rank_by) if leader else None
         rows = []
         for rank, e in enumerate(group, start=1):
@@ -175,6 +189,7 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
                     "run_id": m["run_id"],
                     "run_dir": str(e["dir"]),
                     "dataset_fingerprint": m["dataset"]["fingerprint"],
+                    "dataset_limit": m["dataset"].get("limit"),
                     "n": s["n_scored"],
                     "failed": s["n_failed"],
                     "failures_by_class": s["errors_by_class"],

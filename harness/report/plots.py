@@ -24,13 +24,6 @@ from typing import Any
 from harness.config import safe_name
 
 PLOTS_DIR = "plots"
-PLOT_METRICS = (
-    ("rougeL_f", "ROUGE-L F"),
-    ("rougeLsum_f", "ROUGE-Lsum F"),
-    ("bertscore_f1", "BERTScore F1"),
-    ("judge_factual_precision", "Judge factual precision"),
-    ("judge_keypoint_recall", "Judge key-point recall"),
-)
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -65,6 +58,15 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: (points[i][0], -points[i][1], i))
+
+
+def quality_front(
+    points: Sequence[tuple[dict[str, Any], float, float]], higher_is_better: bool = True
+) -> list[dict[str, Any]]:
+    """The rows of (row, cost, quality) on the Pareto front, by cost then quality, with quality read
+    in its declared direction (an error rate: lower is better)."""
+    sign = 1.0 if higher_is_better else -1.0
+    return [points[i][0] for i in pareto_front([(c, sign * q) for _, c, q in points])]
 
 
 @lru_cache(maxsize=1)
@@ -119,12 +121,23 @@ def _note_figure(title: str, note: str) -> Any:
     return fig
 
 
-def metrics_figure(dataset: dict[str, Any], confidence: float = 0.95) -> Any:
-    """One horizontal error-bar panel per headline metric present in the dataset's rows."""
+def plot_metrics(rank_by: str | None = None) -> list[tuple[str, str]]:
+    """(key, label) of the metric panels: the ranking column, then the columns declared `compact`
+    (harness/score/ declarations), each once."""
+    from harness.score import registry
+
+    keys = [c.key for c in registry.columns() if c.compact]
+    if rank_by and rank_by not in keys:
+        keys.insert(0, rank_by)
+    return [(k, registry.label(k)) for k in keys]
+
+
+def metrics_figure(dataset: dict[str, Any], confidence: float = 0.95, rank_by: str | None = None) -> Any:
+    """One horizontal error-bar panel per plotted metric present in the dataset's rows."""
     rows = dataset["rows"]
     panels = [
         (key, label)
-        for key, label in PLOT_METRICS
+        for key, label in plot_metrics(rank_by)
         if any(_finite((r["metrics"].get(key) or {}).get("mean")) for r in rows)
     ]
     title = f"{dataset['name']}: means with {confidence:.0%} bootstrap intervals"
@@ -165,8 +178,11 @@ def metrics_figure(dataset: dict[str, Any], confidence: float = 0.95) -> Any:
     return fig
 
 
-def pareto_figure(dataset: dict[str, Any], rank_by: str, rank_label: str) -> Any:
-    """Quality (rank_by mean, with its interval) against cost per 100 items; Pareto front marked."""
+def pareto_figure(
+    dataset: dict[str, Any], rank_by: str, rank_label: str, higher_is_better: bool = True
+) -> Any:
+    """Quality (rank_by mean, with its interval) against cost per 100 items; Pareto front marked,
+    in the metric's direction (for an error rate, lower is better)."""
     title = f"{dataset['name']}: {rank_label} vs cost per 100 items"
     known, no_cost, no_quality = [], [], []
     for row in dataset["rows"]:
@@ -188,7 +204,7 @@ def pareto_figure(dataset: dict[str, Any], rank_by: str, rank_label: str) -> Any
             title, "No row has both a known cost and a value: nothing to plot.\n" + "\n".join(notes)
         )
     competitors = [k for k in known if not k[0].get("uses_reference")]
-    front_rows = {id(competitors[i][0]) for i in pareto_front([(c, q) for _, c, q in competitors])}
+    front_rows = {id(row) for row in quality_front(competitors, higher_is_better)}
     if len(competitors) < len(known):
         notes.append("grey: reads the reference, not on the front")
     fig = _figure(8, 5.2)
@@ -228,7 +244,7 @@ def pareto_figure(dataset: dict[str, Any], rank_by: str, rank_label: str) -> Any
             edgecolors="#c0392b",
             linewidths=1.5,
             zorder=3,
-            label="Pareto front (lower cost, higher quality)",
+            label=f"Pareto front (lower cost, {'higher' if higher_is_better else 'lower'} {rank_by})",
         )
         ax.legend(loc="lower right", fontsize=8)
     # Costs are never negative: start the axis at (just left of) zero.
@@ -262,8 +278,10 @@ def build_plots(results_dir: Path, board: dict[str, Any]) -> list[Path]:
         for ds in board.get("datasets", []):
             paths = plot_paths(ds["name"])
             figures = {
-                "metrics": metrics_figure(ds, confidence),
-                "pareto": pareto_figure(ds, rank_by, registry.label(rank_by)),
+                "metrics": metrics_figure(ds, confidence, rank_by),
+                "pareto": pareto_figure(
+                    ds, rank_by, registry.label(rank_by), registry.higher_is_better(rank_by)
+                ),
             }
             for kind, fig in figures.items():
                 path = site / paths[kind]

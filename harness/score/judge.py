@@ -54,6 +54,7 @@ from jsonschema import Draft202012Validator
 
 from harness.config import ConfigError, project_path
 from harness.data.schema import Item
+from harness.llm.cache import CacheMiss
 from harness.score.base import MetricResult
 from harness.score.registry import Column, Metric, register
 from harness.text import normalize_with_map
@@ -646,7 +647,20 @@ class JudgeScorer:
                 semaphore,
             )
         calls = {k: c for k, c in (("claims", claims_call), ("coverage", coverage_call)) if c is not None}
-        outcomes = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+        try:
+            outcomes = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+        except CacheMiss as miss:
+            if miss.item_id is not None:
+                raise
+            # The judge's calls carry no item id; the replay-miss message names the item.
+            raise CacheMiss(
+                miss.key,
+                item_id=item.id,
+                model=miss.model,
+                kind=miss.kind,
+                path=miss.path,
+                missing_file=miss.missing_file,
+            ) from None
 
         values: dict[str, float] = {}
         flags: list[str] = []

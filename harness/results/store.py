@@ -1,4 +1,4 @@
-"""A run's directory: append-only JSONL rows, a manifest and a summary.
+"""The one writer of a run's directory: append-only JSONL rows, a manifest and a summary.
 
 Layout of one run (one model x prompt x dataset):
   run.json          manifest: what ran (model, prompt, dataset, metric versions), status, timings
@@ -45,20 +45,6 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL file; a torn last line (crash mid-write) is skipped."""
-    if not path.exists():
-        return []
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
 
 
 class RunStore:
@@ -112,43 +98,3 @@ class RunStore:
         for fh in self._handles.values():
             fh.close()
         self._handles.clear()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> list[Path]:
-    """Unfinished run directories of the same job (same run_key), oldest first.
-
-    Unfinished: interrupted, stopped (budget, failures), failed, or "running" whose process is
-    gone (kill -9 leaves that status behind). A run whose process is alive is left alone. All of
-    them are returned, not just the latest: a resume killed while copying leaves two unfinished
-    runs, and the older one still holds rows the newer one had not copied yet."""
-    import socket
-
-    candidates = []
-    for manifest_path in runs_dir.glob(f"**/{RUN_FILE}"):
-        run_dir = manifest_path.parent
-        if run_dir == exclude:
-            continue
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if manifest.get("run_key") != run_key or manifest.get("status") in ("finished", "superseded"):
-            continue
-        if (
-            manifest.get("status") == "running"
-            and manifest.get("host") == socket.gethostname()
-            and _pid_alive(int(manifest.get("pid", 0)))
-        ):
-            continue
-        candidates.append((manifest.get("started_at", ""), run_dir))
-    return [run_dir for _, run_dir in sorted(candidates)]
