@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from harness.config import ConfigError, to_typed
 from harness.data.load import DatasetError
-from harness.errors import HarnessError, RunStopped, SweepRejected, UsageError
+from harness.errors import HarnessError, NothingScored, RunStopped, SweepRejected, UsageError
 
 log = logging.getLogger("harness")
 
@@ -81,6 +81,12 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
             raise LeaderboardError(f"the run is saved in {run_dir}; the leaderboard is not: {exc}") from None
         for path in paths:
             log.info("leaderboard: %s", path)
+    if summary["n_items"] and not summary["n_scored"]:
+        causes = ", ".join(f"{k} {v}" for k, v in sorted(summary["errors_by_class"].items()))
+        raise NothingScored(
+            f"{typed.model.name}: no item was scored: all {summary['n_items']} items failed ({causes}); "
+            f"the errors are in {run_dir / 'rows.jsonl'}"
+        )
 
 
 def sweep_job_overrides(config: DictConfig) -> list[list[str]]:

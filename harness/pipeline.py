@@ -37,7 +37,7 @@ from harness.llm.client import (
 )
 from harness.llm.prompts import prompt_record, render_messages
 from harness.report.aggregate import summarize
-from harness.results.reader import find_resumable, read_generations, read_jsonl, read_manifest
+from harness.results.reader import carried_spend, find_resumable, read_generations, read_jsonl, read_manifest
 from harness.results.records import (
     DatasetRef,
     GenerationInfo,
@@ -75,6 +75,11 @@ def _paid_generation(record: dict[str, Any] | None) -> float:
         return 0.0
     cost = record.get("cost_usd")
     return float(cost) if isinstance(cost, (int, float)) else 0.0
+
+
+def _paid_row(row: dict[str, Any]) -> float:
+    """USD a carried row's calls cost when made (for runs from before spend.jsonl)."""
+    return _paid_generation(row.get("generation")) + _paid_judge(row)
 
 
 def _paid_judge(row: dict[str, Any]) -> float:
@@ -119,7 +124,9 @@ class Job:
             self.cache = ResponseCache(project_path(cfg.cache.path), cfg.cache.mode)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        self.budget = Budget(cfg.budget_usd)
+        self.store = RunStore(run_dir)
+        # Every paid response is on disk (spend.jsonl) as it is paid: budgets hold across resumes.
+        self.budget = Budget(cfg.budget_usd, ledger=self.store.append_spend)
         self.carried_cost_usd = 0.0  # paid by interrupted attempts this run resumes (_carry_over)
         self.unavailable: dict[str, str] = {}
         self.warnings: list[str] = []
@@ -128,7 +135,6 @@ class Job:
             prepare = getattr(scorer, "prepare", None)  # optional: corpus statistics such as idf
             if prepare is not None:
                 prepare(self.items)
-        self.store = RunStore(run_dir)
         self.rows: list[dict[str, Any]] = []
         self.identity = RunIdentity(
             run_id=run_id,
@@ -251,8 +257,12 @@ class Job:
         self.store.append_rows(self.rows)
         # What the carried results cost when they were made counts against this run's budget, so
         # re-running a command stopped by budget_usd does not spend the budget a second time.
-        carried_cost = sum(_paid_generation(r["generation"]) + _paid_judge(r) for r in self.rows)
-        carried_cost += sum(_paid_generation(generation_records[i]) for i in generated)
+        # The spend ledgers count every paid response, also those that never became a row (a kill
+        # while a batch was being judged; replies that then sit in the cache as free hits).
+        carried_cost = carried_spend(self.unfinished, runs_dir, self._paid_from_rows)
+        self.store.append_spend(
+            {"carried_usd": carried_cost, "covers": [str(p.relative_to(runs_dir)) for p in self.unfinished]}
+        )
         self.budget.spent += carried_cost
         self.carried_cost_usd = carried_cost
         from harness.results.store import write_json_atomic
@@ -270,6 +280,16 @@ class Job:
             len(wanted) - len(done) - len(generated),
         )
         return done, generated
+
+    @staticmethod
+    def _paid_from_rows(run_dir: Path) -> float:
+        """Spend of an attempt written before spend ledgers existed: its rows and generations."""
+        rows = read_jsonl(run_dir / ROWS_FILE)
+        with_row = {r.get("item_id") for r in rows}
+        spent = sum(_paid_row(r) for r in rows)
+        return spent + sum(
+            _paid_generation(g) for g in read_generations(run_dir) if g.get("item_id") not in with_row
+        )
 
     # -- context window ---------------------------------------------------------------------
     def _context_limit(self, litellm: Any) -> int | None:

@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,34 +158,51 @@ def estimate_tokens(messages: list[dict[str, str]]) -> int:
     return chars + 8 * len(messages)
 
 
+def max_prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """An upper bound on a prompt's tokens for budget reservations: byte-level BPE tokenizers never
+    make more tokens than UTF-8 bytes (Chinese: 3 bytes a character), plus chat framing per message.
+    A character count can undershoot for CJK text, and the budget would then be overspent."""
+    return sum(len((m.get("content") or "").encode("utf-8")) for m in messages) + 16 * len(messages)
+
+
 class Budget:
     """The run's spend in USD: a call reserves its worst case first, then settles the real cost.
 
     Thread-safe: generation runs in the event loop, the judge in a scoring thread."""
 
-    def __init__(self, limit_usd: float | None):
+    def __init__(self, limit_usd: float | None, ledger: Callable[[dict[str, Any]], None] | None = None):
         self.limit = limit_usd
+        # Told each reservation as a call goes out and each settlement as its reply arrives (the
+        # run's spend.jsonl): after a kill -9, a call with no settlement counts at its worst case.
+        self.ledger = ledger
         self.spent = 0.0
+        self._next_id = 0
         self.reserved = 0.0
         self._lock = threading.Lock()
 
-    def reserve(self, amount: float) -> None:
-        if self.limit is None:
-            return
+    def reserve(self, amount: float) -> int:
+        """Hold `amount` for a call about to go out; the id to settle it with."""
         with self._lock:
-            if self.spent + self.reserved + amount > self.limit:
+            if self.limit is not None and self.spent + self.reserved + amount > self.limit:
                 raise BudgetExhausted(
                     f"budget_usd={self.limit} would be exceeded (spent {self.spent:.4f}, "
                     f"in flight {self.reserved:.4f}, next call up to {amount:.4f})"
                 )
             self.reserved += amount
+            self._next_id += 1
+            call = self._next_id
+        if self.ledger is not None and amount:
+            self.ledger({"reserve": call, "usd": amount})
+        return call
 
-    def settle(self, reserved: float, actual: float | None) -> None:
+    def settle(self, call: int, reserved: float, actual: float | None) -> None:
         with self._lock:
-            if self.limit is not None:
-                self.reserved -= reserved
+            self.reserved -= reserved
             # An unknown actual cost is charged at its reservation (the worst case).
-            self.spent += reserved if actual is None else actual
+            paid = reserved if actual is None else actual
+            self.spent += paid
+        if self.ledger is not None and reserved:
+            self.ledger({"settle": call, "usd": paid})
 
 
 class Provider:
@@ -243,7 +261,7 @@ class Provider:
         if self.prices is None:
             return 0.0
         max_out = int(self.model.params.get("max_tokens") or 4096)
-        return estimate_tokens(messages) * self.prices[0] + max_out * self.prices[1]
+        return max_prompt_tokens(messages) * self.prices[0] + max_out * self.prices[1]
 
     async def complete(
         self,
@@ -266,17 +284,18 @@ class Provider:
                 return Completion(**{**fields, "cache_hit": True, "attempts": 0})
         reservation = self.max_cost(messages)
         reserved = False
+        call_id = 0
         estimate = estimate_tokens(messages)
         kwargs = self._kwargs(extra)
         attempts = 0
         call_s = 0.0
 
         async def attempt() -> Any:
-            nonlocal attempts, reserved, call_s
+            nonlocal attempts, reserved, call_s, call_id
             async with self.limiter.slot(estimate) as permit:
                 # Reserved once the call is about to go out, so queued items hold no budget.
                 if self.budget is not None and not reserved:
-                    self.budget.reserve(reservation)
+                    call_id = self.budget.reserve(reservation)
                     reserved = True
                 attempts += 1
                 call_started = time.perf_counter()
@@ -309,7 +328,7 @@ class Provider:
             raise
         except Exception as exc:
             if reserved and self.budget is not None:
-                self.budget.settle(reservation, 0.0)
+                self.budget.settle(call_id, reservation, 0.0)
             return Completion(
                 text=None,
                 latency_s=call_s,
@@ -334,7 +353,7 @@ class Provider:
             attempts=attempts,
         )
         if reserved and self.budget is not None:
-            self.budget.settle(reservation, comp.cost_usd)
+            self.budget.settle(call_id, reservation, comp.cost_usd)
         if self.cache is not None and key is not None:
             value = {k: v for k, v in completion_record(comp).items() if k not in ("cache_hit", "attempts")}
             self.cache.store(key, self.kind, self.model.litellm_model, value)

@@ -41,6 +41,19 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         for flag in row.get("flags", []):
             flags[flag] = flags.get(flag, 0) + 1
+    if ok and flags.get("judge_failed", 0) >= len(ok) and "judge" not in unavailable:
+        # A judge that failed on every item has no number: say so, do not drop its columns.
+        first = next(
+            (
+                str(e)
+                for r in ok
+                for e in ((r.get("evidence") or {}).get("judge", {}).get("errors") or {}).values()
+            ),
+            "",
+        )
+        unavailable["judge"] = (
+            f"the judge failed on all {len(ok)} scored items{': ' + first if first else ''}"
+        )
     errors: dict[str, int] = {}
     for row in rows:
         if row.get("error"):

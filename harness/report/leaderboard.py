@@ -141,7 +141,12 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
         )
         leader_scores = _per_item(leader, rank_by) if leader else None
         rows = []
-        for rank, e in enumerate(group, start=1):
+        ranked = 0
+        for e in group:
+            # A row with nothing scored on the ranking column is listed, never ranked.
+            has_rank = e["summary"]["means"].get(rank_by) is not None
+            ranked += has_rank
+            rank = ranked if has_rank else None
             m, s = e["manifest"], e["summary"]
             metrics: dict[str, Any] = {}
             for key in ordered_score_keys(set(s["means"]) | unavailable_keys):
@@ -273,7 +278,7 @@ def render_markdown(board: dict[str, Any]) -> str:
             g = row["generation"]
             j = row.get("judge") or {}
             cells = [
-                str(row["rank"]),
+                str(row["rank"] or "–"),  # n=0: not ranked
                 name,
                 f"{row['prompt']['id']}@{row['prompt']['version']} `{row['prompt']['hash'][:8]}`",
                 str(row["n"]),
@@ -339,7 +344,7 @@ def render_csv(board: dict[str, Any]) -> str:
         for r in ds["rows"]:
             line = [
                 ds["name"],
-                r["rank"],
+                r["rank"] or "",
                 r["model"],
                 r["litellm_model"],
                 r["uses_reference"],

@@ -95,8 +95,12 @@ def _row_label(row: dict[str, Any]) -> str:
     )
     ref = " (reads ref)" if row.get("uses_reference") else ""
     return plot_label(
-        f"#{row['rank']} {row['model']} [{prompt.get('id', '?')}@{prompt.get('version', '?')}]{ref}{mark}"
+        f"{_rank(row)} {row['model']} [{prompt.get('id', '?')}@{prompt.get('version', '?')}]{ref}{mark}"
     )
+
+
+def _rank(row: dict[str, Any]) -> str:
+    return f"#{row['rank']}" if row.get("rank") else "#–"  # a row with nothing scored has no rank
 
 
 def _finite(value: Any) -> bool:
@@ -196,9 +200,9 @@ def pareto_figure(
             known.append((row, float(cost), float(quality)))
     notes = []
     if no_cost:
-        notes.append("omitted, cost unknown: " + ", ".join(f"#{r['rank']} {r['model']}" for r in no_cost))
+        notes.append("omitted, cost unknown: " + ", ".join(f"{_rank(r)} {r['model']}" for r in no_cost))
     if no_quality:
-        notes.append(f"omitted, no {rank_by}: " + ", ".join(f"#{r['rank']} {r['model']}" for r in no_quality))
+        notes.append(f"omitted, no {rank_by}: " + ", ".join(f"{_rank(r)} {r['model']}" for r in no_quality))
     if not known:
         return _note_figure(
             title, "No row has both a known cost and a value: nothing to plot.\n" + "\n".join(notes)

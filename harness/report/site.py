@@ -440,7 +440,7 @@ def build_site(results_dir: Path, board: dict[str, Any], entries: list[dict[str,
             compare_runs.append(
                 {
                     "key": stem,
-                    "label": f"#{row['rank']} {row['model']} · {prompt['id']}@{prompt['version']}",
+                    "label": f"#{row['rank'] or '–'} {row['model']} · {prompt['id']}@{prompt['version']}",
                     "page": page,
                     "uses_reference": row.get("uses_reference"),
                     "rows": {

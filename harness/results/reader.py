@@ -13,14 +13,14 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError
 from harness.results.records import SUPPORTED_SCHEMA_VERSIONS
-from harness.results.store import GENERATIONS_FILE, ROWS_FILE, RUN_FILE
+from harness.results.store import GENERATIONS_FILE, ROWS_FILE, RUN_FILE, SPEND_FILE
 
 log = logging.getLogger("harness")
 
@@ -153,3 +153,46 @@ def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> list[Path]:
             continue
         candidates.append((manifest.get("started_at", ""), run_dir))
     return [run_dir for _, run_dir in sorted(candidates)]
+
+
+def carried_spend(attempts: list[Path], runs_dir: Path, without_ledger: Callable[[Path], float]) -> float:
+    """USD paid by the unfinished attempts a run continues (each counted once).
+
+    An attempt's spend is its spend.jsonl (`ledger_total`), which includes the carried spend of the
+    attempts it continued (`covers`). An attempt covered by another one in the list is not counted again (a
+    resume killed while copying leaves both unfinished). `without_ledger(run_dir)` estimates the
+    spend of an attempt written before ledgers existed."""
+    ledgers = {run_dir: read_jsonl(run_dir / SPEND_FILE) for run_dir in attempts}
+    covered = {
+        runs_dir / name
+        for lines in ledgers.values()
+        for line in lines
+        for name in line.get("covers") or []
+    }
+    total = 0.0
+    for run_dir, lines in ledgers.items():
+        if run_dir in covered:
+            continue
+        if not (run_dir / SPEND_FILE).exists():
+            total += without_ledger(run_dir)
+            continue
+        total += ledger_total(lines)
+    return total
+
+
+def ledger_total(lines: list[dict[str, Any]]) -> float:
+    """USD of one spend.jsonl: settled calls at their cost, calls reserved but never settled (in
+    flight at a kill: the provider may have billed them) at their reservation, plus carried spend."""
+    open_calls: dict[Any, float] = {}
+    total = 0.0
+    for line in lines:
+        usd = line.get("usd")
+        usd = float(usd) if isinstance(usd, (int, float)) else 0.0
+        if "reserve" in line:
+            open_calls[line["reserve"]] = usd
+        elif "settle" in line:
+            open_calls.pop(line["settle"], None)
+            total += usd
+        elif isinstance(line.get("carried_usd"), (int, float)):
+            total += float(line["carried_usd"])
+    return total + sum(open_calls.values())

@@ -6,6 +6,8 @@ Layout of one run (one model x prompt x dataset):
   generations.jsonl one line per finished model call, appended as each call returns
   rows.jsonl        one line per scored item, appended after each scoring batch
   summary.json      means, n, failures, unavailable metrics (written at the end)
+  spend.jsonl       one line per paid response ({"usd": ...}) as it is paid, and on a resume one line
+                    with the spend of the attempts it continues ({"carried_usd", "covers"})
 Appends are flushed and fsynced line by line, so a crash keeps every finished line.
 """
 
@@ -23,6 +25,7 @@ ROWS_FILE = "rows.jsonl"
 GENERATIONS_FILE = "generations.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
+SPEND_FILE = "spend.jsonl"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -78,6 +81,10 @@ class RunStore:
     def append_generation(self, record: dict[str, Any]) -> None:
         """Append one generation line, flushed to the OS; fsynced by the next `append_rows`/`sync`."""
         self._append(GENERATIONS_FILE, [record], sync=False)
+
+    def append_spend(self, record: dict[str, Any]) -> None:
+        """Append one spend line, flushed (the budget of a resumed run counts it after a kill -9)."""
+        self._append(SPEND_FILE, [record], sync=False)
 
     def sync(self, name: str | None = None) -> None:
         for key, fh in self._handles.items():

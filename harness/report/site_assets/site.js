@@ -218,7 +218,7 @@
       const notes = new Map();
       notes.scope = dsIndex;
       const cols = [
-        { key: "rank", label: "#", numeric: true, value: (r) => r.rank, render: (r) => String(r.rank) },
+        { key: "rank", label: "#", numeric: true, value: (r) => r.rank, render: (r) => String(r.rank ?? "–") },
         { key: "model", label: "model", cls: "col-model", value: (r) => r.model, render: modelCell },
         {
           key: "prompt",
@@ -491,7 +491,7 @@
     if (run.uses_reference) marks.push(h("span", { class: "mark ref", title: "reads the reference" }, " †"));
     if (run.leader) marks.push(h("span", { class: "mark leader", title: "leader" }, " ★"));
     add(app, [
-      h("p", { class: "crumbs" }, [h("a", { href: "../index.html" }, "Leaderboard"), " › " + DATA.dataset + " › #" + run.rank]),
+      h("p", { class: "crumbs" }, [h("a", { href: "../index.html" }, "Leaderboard"), " › " + DATA.dataset + " › #" + (run.rank ?? "–")]),
       h("h1", null, [m.name || "?", marks]),
       h("p", { class: "sub mono" }, "run " + run.run_id),
     ]);
@@ -519,7 +519,7 @@
       ]), "block run-meta")),
       h("div", { class: "col" }, [
         section("Result", metaList([
-          ["rank", "#" + run.rank],
+          ["rank", "#" + (run.rank ?? "–")],
           ["items", String(run.n_items === undefined ? "?" : run.n_items)],
           ["scored", String(run.n)],
           ["failed", String(run.failed)],
