@@ -7,9 +7,7 @@ import math
 import pytest
 
 from harness.data.schema import Item
-from harness.score.facts import (
-    VALUE_KEYS,
-    FactsScorer,
+from harness.score.factcheck import (
     Quantity,
     check_claim,
     extract_entities,
@@ -18,6 +16,7 @@ from harness.score.facts import (
     unsupported_entities,
     unsupported_quantities,
 )
+from harness.score.facts import VALUE_KEYS, FactsScorer
 
 
 def _q(text: str) -> list[tuple[object, str, str | None]]:

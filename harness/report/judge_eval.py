@@ -86,7 +86,7 @@ def classification_report(gold: Sequence[str], predicted: Sequence[str | None]) 
 
 def checker_report(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Recall of the deterministic checker per targeted error type, false alarms on faithful claims."""
-    from harness.score.facts import check_claim
+    from harness.score.factcheck import check_claim
 
     by_type: dict[str, list[bool]] = {}
     examples: list[dict[str, Any]] = []

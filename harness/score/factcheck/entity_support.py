@@ -1,0 +1,138 @@
+"""Whether a source supports a summary's entity.
+
+After NFKC and removing spaces (and case for Latin), an entity is supported when it occurs in the
+source (Latin: as a whole word), when a lexicon alias occurs, when it is a Chinese abbreviation
+whose characters occur in order within 2n+1 source characters (网信办, 北大), when a generic suffix
+was added to or dropped from a name the source has (蚂蚁集团 ~ 蚂蚁), and in the few other cases
+docs/facts.md lists (jieba slips, a one-character given name, a place before an organisation, the
+words of a multi-word Latin name).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from harness.score.factcheck.entities import (
+    LATIN_STOP,
+    ORG_ENTITY_SUFFIXES,
+    ORG_STOP,
+    ORG_SUFFIXES,
+    entity_spans,
+)
+from harness.score.factcheck.lexicon import alias_index, is_place
+from harness.score.factcheck.text import CJK_RE, compact, is_cjk_word, latin_in, latin_words, nfkc, unique
+from harness.score.factcheck.titles import source_titles, title_alias_index, title_key, title_supported
+
+
+def _abbreviation_in(entity: str, compact_source: str) -> bool:
+    """Characters of entity in order within a window of 2n+1 source characters (网信办, 北大)."""
+    n = len(entity)
+    window = 2 * n + 1
+    first = entity[0]
+    start = compact_source.find(first)
+    while start != -1:
+        k = 1
+        pos = start + 1
+        limit = start + window
+        while k < n and pos < min(limit, len(compact_source)):
+            if compact_source[pos] == entity[k]:
+                k += 1
+            pos += 1
+        if k == n:
+            return True
+        start = compact_source.find(first, start + 1)
+    return False
+
+
+def _form_in(form: str, source_text: str, compact_source: str) -> bool:
+    if CJK_RE.search(form) and not re.search(r"[A-Za-z]", form):
+        return compact(form) in compact_source
+    if CJK_RE.search(form):
+        return compact(form) in compact_source
+    return latin_in(form, source_text)
+
+
+@lru_cache(maxsize=64)
+def _source_forms(source: str) -> tuple[str, str]:
+    return nfkc(source), compact(source)
+
+
+def _place_prefix(word: str) -> str:
+    """The longest place name (2-4 characters) that word starts with, or ""."""
+    for k in (4, 3, 2):
+        if len(word) > k and is_place(word[:k]):
+            return word[:k]
+    return ""
+
+
+def _known_name(stem: str) -> bool:
+    """A stem left by dropping a generic suffix still names something: no place, and 3+ characters
+    or a lexicon form (蚂蚁, 商汤, 百川)."""
+    if is_place(stem):
+        return False
+    return len(stem) >= 3 or compact(stem) in alias_index()[0]
+
+
+def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
+    """Whether source supports entity; origin is how it was found (see `entities.entity_spans`)."""
+    if origin == "title":
+        return title_supported(entity, source)
+    source_text, compact_source = _source_forms(source)
+    if _form_in(entity, source_text, compact_source):
+        return True
+    index, _ = alias_index()
+    for alias in index.get(compact(entity), ()):
+        if _form_in(alias, source_text, compact_source):
+            return True
+    if is_cjk_word(entity):
+        word = entity.replace("·", "")
+        suffix = next((sfx for sfx in ORG_ENTITY_SUFFIXES + ORG_SUFFIXES if word.endswith(sfx)), "")
+        if suffix and is_place(word[: -len(suffix)]):
+            return False  # 北京大学, 浙江大学: the place is the name; only the full form or an alias
+        stem = word[: -len(suffix)] if suffix else word
+        if len(suffix) >= 2 and len(stem) >= 2 and stem in compact_source:
+            pass  # 同济大学 in "同济医院与复旦大学", 北京大学 in 北京理工大学: another organisation
+        elif len(word) >= 2 and _abbreviation_in(word, compact_source):
+            return True
+        for sfx in ORG_SUFFIXES:
+            stem = word.removesuffix(sfx)
+            if stem != word and stem in compact_source and _known_name(stem):
+                return True
+        place = _place_prefix(word) if origin == "org" else ""
+        rest = word[len(place) :]
+        if place and len(rest) >= 2 and rest not in ORG_STOP and entity_supported(place, source, "jieba"):
+            if entity_supported(rest, source, "org"):
+                return True  # 美国国防部 for 国防部, with 美国 in the source
+        if origin == "person" and len(word) == 3 and word[:-1] in compact_source:
+            return True  # the given name may be one character (张鹏 + 今天 -> 张鹏今)
+        if (
+            origin == "jieba"
+            and len(word) >= 3
+            and not suffix
+            and (word[1:] in compact_source or word[:-1] in compact_source)
+        ):
+            return True  # a function character glued on by the HMM (和小红, 向纳)
+        return False
+    # A journal's English name for the source's Chinese title (Nature for 《自然》).
+    group = title_alias_index().get(title_key(entity))
+    if group and any(title_key(f) in source_titles(source)[0] for f in group):
+        return True
+    # Multi-word Latin name: every word that is no number and no generic acronym occurs.
+    words = [w for w in latin_words(entity) if not w.isdigit() and w not in LATIN_STOP]
+    if len(latin_words(entity)) > 1 and words:
+        return all(latin_in(w, source_text) for w in words)
+    return False
+
+
+def entity_check(summary: str, source: str) -> tuple[list[str], list[str]]:
+    """(every entity of the summary, those the source does not support), mentions in order."""
+    spans = entity_spans(summary)
+    found = [ent for _, _, ent, _ in spans]
+    bad = [ent for _, _, ent, origin in spans if not entity_supported(ent, source, origin)]
+    return found, bad
+
+
+def unsupported_entities(summary: str, source: str) -> list[str]:
+    """Entities of the summary that the source does not support (unique, in order)."""
+    return unique(entity_check(summary, source)[1])

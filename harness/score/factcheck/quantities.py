@@ -1,0 +1,376 @@
+"""Quantities in a text: one left-to-right scan over NFKC text.
+
+Recognised, in this order of priority: dates (`dates.py`), percentages (35%, 3 个百分点, 百分之三十五),
+prefixed currencies ($10, US$1.2B), versions and model names (GPT-4.5, Qwen-72B, Llama 2, 4NP),
+Arabic numbers with magnitudes and units (7.5 亿美元, 13B, 60 秒; `units.py`) and Chinese numerals
+(三千五百万, `numerals.py`). The rules, including when a lone Chinese digit is a number, are
+described in docs/facts.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.score.factcheck import dates
+from harness.score.factcheck.dates import DateMatch, DateValue
+from harness.score.factcheck.lexicon import lexicon_number_spans
+from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS, parse_chinese_number
+from harness.score.factcheck.text import nfkc
+from harness.score.factcheck.units import (
+    CJK_UNITS,
+    COUNTED_PREFIXES,
+    CURRENCY_PREFIXES,
+    LATIN_MAGNITUDES,
+    LATIN_UNITS,
+    MAG_RE,
+    MAGNITUDES,
+    MEASURE_WORDS,
+    RE_JOIN_BLOCK,
+    UNIT_RE,
+    base_unit,
+)
+from harness.score.factcheck.wordlists import words
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One quantity found in a text.
+
+    surface: the text as written (after NFKC normalisation).
+    value: float for number/percent/currency/size; (year, month, day) for date; the lower-cased
+        token for version.
+    kind: "number", "percent", "currency", "size", "date" or "version".
+    unit: canonical unit ("USD", "CNY", "s", "GB", ...) or None.
+    step: the precision of the written value (0.1 for "7.5", 1e7 for "7.5 亿"); 0 when not numeric.
+    approx: a hedge word (约, 近, 超过, 多, ...) qualifies the value.
+    approx_step: the precision including trailing zeros (1e7 for "1000 万"), used with approx.
+    """
+
+    surface: str
+    value: float | str | DateValue
+    kind: str
+    unit: str | None = None
+    step: float = 0.0
+    approx: bool = False
+    approx_step: float = 0.0
+
+
+_HEDGE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in words("hedges_before.txt")) + r")\s?$")
+_HEDGE_AFTER = words("hedges_after.txt")
+_VAGUE_BEFORE = "数几"
+
+_ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_CN_RUN = f"[{CN_NUM_CHARS}]+(?:点[{''.join(CN_DIGITS)}]+)?"
+_CURRENCY_RE = "|".join(re.escape(p) for p in sorted(CURRENCY_PREFIXES, key=len, reverse=True))
+_RE_CN_PERCENT = re.compile(rf"百分之(?P<n>{_ARABIC}|{_CN_RUN})")
+_RE_PREFIX_CURRENCY = re.compile(
+    rf"(?P<cur>{_CURRENCY_RE}) ?(?P<n>{_ARABIC}) ?"
+    rf"(?P<mag>{MAG_RE}|(?:billion|million|bn|[BMKT])(?![A-Za-z]))?"
+)
+_RE_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.+][A-Za-z0-9]+)*")
+_RE_JOIN_NUMBER = re.compile(r" (\d+(?:\.\d+)?)((?:[-_][A-Za-z0-9]+)*)")
+_RE_ARABIC = re.compile(rf"(?P<n>{_ARABIC})(?P<sfx>[A-Za-z][A-Za-z0-9]*)?")
+_RE_CN = re.compile(_CN_RUN)
+_CURRENCY_PREFIXES = tuple(CURRENCY_PREFIXES)
+# Date forms tried before a number at an Arabic digit and at a Chinese numeral.
+_DATES_AT_DIGIT = (dates.iso_date, dates.year_month_day, dates.month_day, dates.day)
+_DATES_AT_CN = (dates.year_month_day, dates.month_day)
+_RE_TAIL = re.compile(
+    rf"(?P<h1> ?(?:多|余))?(?P<mag> ?(?:{MAG_RE}))?(?P<h2> ?(?:多|余))?"
+    rf"(?P<unit> ?(?:{UNIT_RE}|[A-Za-z]+(?![A-Za-z0-9])))?"
+)
+
+
+def _decimals(num: str) -> int:
+    return len(num.partition(".")[2])
+
+
+def _trailing_zeros(num: str) -> int:
+    digits = num.replace(",", "")
+    if "." in digits:
+        return 0
+    return len(digits) - len(digits.rstrip("0"))
+
+
+class _Scanner:
+    """One left-to-right pass over NFKC text; docs/facts.md describes what is recognised.
+
+    keep_inner (source side): also yield the numbers inside versions (Qwen-72B -> 72B, GPT-4.5 ->
+    4.5) and the magnitude a range's first number borrows (5-10 亿 -> 5 亿).
+    """
+
+    def __init__(self, text: str, keep_inner: bool = False) -> None:
+        self.text = text
+        self.keep_inner = keep_inner
+        self.out: list[Quantity] = []
+
+    def run(self) -> list[Quantity]:
+        i = 0
+        while i < len(self.text):
+            i = max(self._at(i), i + 1)
+        return self.out
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _prev(self, i: int) -> str:
+        return self.text[i - 1] if i > 0 else ""
+
+    def _hedged(self, start: int, end: int) -> bool:
+        before = self.text[max(0, start - 4) : start]
+        after = self.text[end : end + 4].lstrip()
+        return bool(_HEDGE_BEFORE.search(before)) or (
+            after.startswith(_HEDGE_AFTER) and not after.startswith("上下文")
+        )
+
+    # -- one position --------------------------------------------------------------------------
+    def _at(self, i: int) -> int:
+        text = self.text
+        ch = text[i]
+        prev = self._prev(i)
+        if ch.isascii() and ch.isdigit():
+            if prev.isascii() and (prev.isalnum() or prev == "."):
+                return i + 1
+            return self._date(i, _DATES_AT_DIGIT) or self._arabic(i) or i + 1
+        if ch in CN_NUM_CHARS:
+            if prev and prev in CN_NUM_CHARS:
+                return i + 1
+            return self._date(i, _DATES_AT_CN) or self._chinese(i) or i + 1
+        if text.startswith(_CURRENCY_PREFIXES, i):
+            end = self._prefix_currency(i)
+            if end:
+                return end
+        if ch.isascii() and ch.isalpha():
+            if prev.isascii() and prev.isalnum():
+                return i + 1
+            return self._latin(i)
+        return i + 1
+
+    # -- dates -----------------------------------------------------------------------------------
+    def _date(self, i: int, matchers: tuple[Callable[[str, int], DateMatch | None], ...]) -> int:
+        """End of the first date one of matchers finds at i, kept as a quantity; 0 when none."""
+        for match in matchers:
+            found = match(self.text, i)
+            if found:
+                m, value = found
+                self.out.append(Quantity(m.group(0).strip(), value, "date"))
+                return m.end()
+        return 0
+
+    # -- numbers ---------------------------------------------------------------------------------
+    def _prefix_currency(self, i: int) -> int:
+        m = _RE_PREFIX_CURRENCY.match(self.text, i)
+        if not m:
+            return 0
+        num = m.group("n")
+        mag = m.group("mag")
+        mult = 1.0
+        if mag:
+            mult = MAGNITUDES.get(mag) or LATIN_MAGNITUDES[mag.lower()]
+        end = m.end()
+        after = re.match(r" ?(?:美元|美金)", self.text[end:])  # "$10 亿美元": one currency
+        if after:
+            end += after.end()
+        self._number(
+            i,
+            end,
+            num,
+            float(num.replace(",", "")),
+            10.0 ** -_decimals(num),
+            mult,
+            "currency",
+            CURRENCY_PREFIXES[m.group("cur")],
+            _trailing_zeros(num),
+        )
+        return end
+
+    def _latin(self, i: int) -> int:
+        text = self.text
+        m = _RE_LATIN.match(text, i)
+        assert m is not None
+        token = m.group(0)
+        kind = "version"
+        if not any(c.isdigit() for c in token):
+            j = _RE_JOIN_NUMBER.match(text, m.end())
+            if not j or RE_JOIN_BLOCK.match(text, j.end(1)):
+                return m.end()  # a Latin word: an entity, not a quantity
+            token += j.group(0)
+            kind = "joined"
+        self.out.append(Quantity(token, token.lower(), kind))
+        if self.keep_inner:
+            for inner in re.finditer(r"\d+(?:\.\d+)?(?:[A-Za-z]+)?", token):
+                sub = _Scanner(inner.group(0))
+                sub._arabic(0)
+                self.out += [q for q in sub.out if q.kind != "version"]
+                digits = re.match(r"\d+(?:\.\d+)?", inner.group(0))
+                assert digits is not None
+                num = digits.group(0)
+                self.out.append(Quantity(num, float(num), "number", None, 10.0 ** -_decimals(num)))
+        return i + len(token)
+
+    def _number(
+        self,
+        start: int,
+        end: int,
+        num: str,
+        value: float,
+        step: float,
+        mult: float,
+        kind: str,
+        unit: str | None,
+        zeros: int,
+        hedge: bool = False,
+    ) -> None:
+        approx = hedge or self._hedged(start, end)
+        ordinal = self._prev(start) == "第"
+        if ordinal:
+            start -= 1  # ordinals keep their 第 in the surface
+        surface = self.text[start:end].strip()
+        if not ordinal:  # 第 2 天 is a position, not a duration of 172800 秒
+            unit, scale = base_unit(unit)
+            mult *= scale
+        self.out.append(
+            Quantity(surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult)
+        )
+        if self.keep_inner and mult == 1.0 and unit is None and kind == "number":
+            # A range "5-10 亿": the first number borrows the second's magnitude and unit.
+            rng = re.match(rf" ?[-~至到] ?{_ARABIC}", self.text[end:])
+            if rng:
+                tail = self._tail(end + rng.end())
+                if tail.mult != 1.0 or tail.unit is not None:
+                    unit, scale = base_unit(tail.unit)
+                    self.out.append(
+                        Quantity(
+                            surface, value * tail.mult * scale, tail.kind, unit, step * tail.mult * scale
+                        )
+                    )
+
+    def _tail(self, j: int) -> _Tail:
+        """Hedge, magnitude and unit written after a number that ends at j."""
+        m = _RE_TAIL.match(self.text, j)
+        assert m is not None
+        mult = MAGNITUDES[m.group("mag").strip()] if m.group("mag") else 1.0
+        unit_word = (m.group("unit") or "").strip()
+        kind, unit, end = "number", None, 0
+        if unit_word in CJK_UNITS:
+            kind, unit = CJK_UNITS[unit_word]
+            end = m.end("unit")
+        elif unit_word.lower() in LATIN_UNITS and LATIN_UNITS[unit_word.lower()][2] == 1.0:
+            kind, unit, _ = LATIN_UNITS[unit_word.lower()]
+            end = m.end("unit")
+        elif unit_word in MEASURE_WORDS:
+            end = m.end("unit")
+        if not end:
+            for group in ("h2", "mag", "h1"):
+                if m.group(group):
+                    end = m.end(group)
+                    break
+            else:
+                end = j
+        return _Tail(end, mult, kind, unit, bool(m.group("h1") or m.group("h2")))
+
+    def _arabic(self, i: int) -> int:
+        m = _RE_ARABIC.match(self.text, i)
+        if not m:
+            return 0
+        num = m.group("n")
+        value = float(num.replace(",", ""))
+        step = 10.0 ** -_decimals(num)
+        zeros = _trailing_zeros(num)
+        sfx = m.group("sfx")
+        if sfx is None:
+            tail = self._tail(m.end("n"))
+            self._number(i, tail.end, num, value, step, tail.mult, tail.kind, tail.unit, zeros, tail.hedge)
+            return tail.end
+        key = sfx.lower()
+        if key not in LATIN_UNITS:
+            # 4NP, 8x7B, 5G: a code, compared as a token.
+            self.out.append(Quantity(m.group(0), m.group(0).lower(), "version"))
+            return m.end()
+        kind, unit, mult = LATIN_UNITS[key]
+        end = m.end()
+        if mult != 1.0:
+            # 1.2B 美元, 128K tokens: a magnitude letter before a currency or unit word.
+            after = re.match(r" ?(美元|美金|欧元|人民币|元|港元|英镑|日元)", self.text[end:])
+            if after:
+                kind, unit = CJK_UNITS[after.group(1)]
+                end += after.end()
+            elif kind == "number":
+                tail = self._tail(end)
+                if tail.mult == 1.0 and tail.unit is not None:
+                    kind, unit, end = tail.kind, tail.unit, tail.end
+        self._number(i, end, num, value, step, mult, kind, unit, zeros)
+        return end
+
+    def _chinese(self, i: int) -> int:
+        text = self.text
+        m = _RE_CN.match(text, i)
+        if not m:
+            return 0
+        run = m.group(0)
+        if run[0] not in CN_DIGITS and run[0] != "十":
+            return m.end()  # 百亿, 千万, 万一: no digit first
+        if run[0] == "十" and self._prev(i) and self._prev(i) in _VAGUE_BEFORE:
+            return m.end()  # 数十亿, 几十 (but 参数三种 is a count)
+        parsed = parse_chinese_number(run)
+        while parsed is None and len(run) > 1:
+            run = run[:-1]  # the longest well-formed prefix
+            parsed = parse_chinese_number(run)
+        if parsed is None:
+            return m.end()
+        value, step = parsed
+        end = i + len(run)
+        if len(run) == 1:
+            ordinal = self._prev(i) == "第" and not text.startswith("方", end)  # 第三方 is no ordinal
+            if run == "一" and not ordinal:
+                return end  # 一个/一款/一种 mostly mean "a"
+            following = text[end : end + 4].lstrip(" 多余")
+            if not ordinal and not following.startswith(COUNTED_PREFIXES):
+                return end  # 三星, 三大, 十分: no number
+        tail = self._tail(end)
+        self._number(i, tail.end, run, value, step, tail.mult, tail.kind, tail.unit, 0, tail.hedge)
+        return tail.end
+
+
+@dataclass(frozen=True)
+class _Tail:
+    end: int
+    mult: float
+    kind: str
+    unit: str | None
+    hedge: bool
+
+
+def _cn_percent_scan(text: str) -> list[tuple[int, int, Quantity]]:
+    out = []
+    for m in _RE_CN_PERCENT.finditer(text):
+        n = m.group("n")
+        if n[0].isdigit():
+            value, step = float(n.replace(",", "")), 10.0 ** -_decimals(n)
+        else:
+            parsed = parse_chinese_number(n)
+            if parsed is None:
+                continue
+            value, step = parsed
+        out.append((m.start(), m.end(), Quantity(m.group(0), value, "percent", None, step)))
+    return out
+
+
+def extract(text: str, keep_inner: bool = False) -> list[Quantity]:
+    """Quantities of text, versions joined from a word and a number kept as kind "joined";
+    keep_inner (source side): also the numbers inside versions and ranges (see _Scanner)."""
+    norm = nfkc(text)
+    # 百分之三十五 first; the spans are blanked so the scanner does not read 三十五 again.
+    pct = _cn_percent_scan(norm)
+    masked = norm
+    for start, end, _ in pct:
+        masked = masked[:start] + " " * (end - start) + masked[end:]
+    for start, end in lexicon_number_spans(masked):
+        masked = masked[:start] + "々" * (end - start) + masked[end:]
+    found = _Scanner(masked, keep_inner=keep_inner).run()
+    return [q for _, _, q in pct] + found
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    """Quantities in text, in order of appearance (百分之 percentages first)."""
+    return [q if q.kind != "joined" else Quantity(q.surface, q.value, "version") for q in extract(text)]

@@ -1,0 +1,184 @@
+"""Whether a source supports a summary's quantities.
+
+A summary quantity is supported when the source has a compatible one: the same value (or the source
+value rounded to the summary's written precision, or within a hedged summary value's precision),
+the same unit (a currency or 参数 may be named elsewhere in the source), the same date parts, the
+same version token. The source is read generously: numbers inside model names and the magnitude
+of a range count. Counts with 大 ("六大应用") are compared only with counts of the same noun.
+docs/facts.md has the rules in full.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from harness.score.factcheck.dates import DateValue, date_supported
+from harness.score.factcheck.entity_support import entity_supported
+from harness.score.factcheck.lexicon import alias_index
+from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS
+from harness.score.factcheck.quantities import Quantity, extract
+from harness.score.factcheck.text import compact, nfkc, unique
+from harness.score.factcheck.units import unit_named
+
+
+def _round_to(value: float, step: float) -> float:
+    return math.floor(value / step + 0.5) * step
+
+
+def _values_match(q: Quantity, s: Quantity) -> bool:
+    """Whether summary quantity q states source quantity s's value (kinds and units aside)."""
+    a = float(q.value)  # type: ignore[arg-type]
+    b = float(s.value)  # type: ignore[arg-type]
+    if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+        return True
+    # The summary value may be the source value rounded to the summary's written precision
+    # (summary "7.6 亿" or "约 7.6 亿" vs source "7.563 亿"), never the other way round, and only
+    # within 5%: a coarse integer is no licence ("1 万" is not a rounding of "8000", "8 亿" not of
+    # "7.5 亿").
+    if q.step > 0 and math.isclose(_round_to(b, q.step), a, rel_tol=1e-9, abs_tol=1e-12):
+        if abs(a - b) <= 0.05 * abs(b):
+            return True
+    # A hedged summary value ("超过 1000 万", "近 5 亿") may be off by less than its precision
+    # (trailing zeros included) and at most 10%, when the source is written more precisely
+    # ("1023 万", "4.9 亿"); two values at the same precision must be equal ("超 26 亿" vs "超过 25 亿").
+    tolerance = max(q.approx_step, q.step)
+    if q.approx and b != 0 and (s.step == 0 or s.step < tolerance):
+        diff = abs(a - b)
+        return diff < tolerance + 1e-9 * abs(b) and diff <= 0.1 * abs(b)
+    return False
+
+
+def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
+    """ "MMLU 90.2": the word in the source with the number shortly after it (MMLU 上得分 90.2)."""
+    value = float(num)
+    for m in re.finditer(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", facts.text.lower()):
+        window = facts.text[m.end() : m.end() + 15]
+        if any(math.isclose(float(n), value) for n in re.findall(r"(?<![\d.])\d+(?:\.\d+)?", window)):
+            return True
+    return False
+
+
+@dataclass
+class _SourceFacts:
+    text: str
+    compact: str
+    quantities: list[Quantity]
+    years: set[int]
+    dates: list[DateValue]
+    big_counts: list[tuple[Quantity, str]]
+
+
+@lru_cache(maxsize=64)
+def _source_facts(source: str) -> _SourceFacts:
+    quantities = extract(source, keep_inner=True)
+    dates = [q.value for q in quantities if q.kind == "date"]
+    years = {d[0] for d in dates if d[0] is not None}  # type: ignore[index]
+    for q in quantities:
+        if (
+            q.kind == "number"
+            and q.unit is None
+            and float(q.value).is_integer()
+            and 1900 <= float(q.value) <= 2100
+        ):  # type: ignore[arg-type]
+            years.add(int(q.value))  # type: ignore[arg-type,call-overload]
+    big_counts = _big_counts(source, arabic=True)
+    quantities += [q for q, _ in big_counts]  # "六大应用" supports a summary's "6 大应用"
+    facts = _SourceFacts(nfkc(source), compact(source), quantities, years, dates, big_counts)  # type: ignore[arg-type]
+    return facts
+
+
+def _version_in(token: str, source_text: str) -> bool:
+    """Whole-token occurrence, separators and case aside: llama2 ~ "LLaMA 2" ~ "Llama-2"."""
+    parts = re.findall(r"[a-z]+|\d+(?:\.\d+)*", token.lower())
+    if not parts:
+        return False
+    pattern = r"[\s\-_·]*".join(re.escape(p) for p in parts)
+    return re.search(rf"(?<![a-z0-9]){pattern}(?![a-z0-9]|\.\d)", source_text.lower()) is not None
+
+
+def _number_supported(q: Quantity, facts: _SourceFacts) -> bool:
+    if q.kind in ("version", "joined"):
+        if _version_in(str(q.value), facts.text):
+            return True
+        if compact(q.surface) in alias_index()[0]:
+            return entity_supported(q.surface, facts.text)  # a16z = Andreessen Horowitz
+        if q.kind == "joined":
+            parts = re.match(r"(.*?) (\d+(?:\.\d+)?)", q.surface)
+            assert parts is not None
+            word, num = parts.groups()
+            return _joined_supported(word, num, facts)
+        return False
+    if q.kind == "date":
+        return date_supported(q.value, facts.years, facts.dates)  # type: ignore[arg-type]
+    value_kinds = ("number", "percent", "currency", "size")
+    for s in facts.quantities:
+        if s.kind not in value_kinds or not _values_match(q, s):
+            continue
+        if q.kind == "number" and q.unit is None:
+            return True  # a bare number: any source quantity with that value
+        if s.kind == q.kind and s.unit == q.unit:
+            return True
+        if s.kind == "number" and s.unit is None and q.kind in ("currency", "size"):
+            # Value without a unit in the source ("估值 30 亿", "参数量 130 亿"), the currency or 参数
+            # named elsewhere in the source. Other units (秒, 倍, %) must be written with the value.
+            unit_key = q.unit if q.kind == "currency" else q.kind
+            if unit_key is not None and unit_named(unit_key, facts.text):
+                return True
+    if q.kind == "number" and q.unit is None and float(q.value).is_integer():  # type: ignore[arg-type]
+        v = int(float(q.value))  # type: ignore[arg-type]
+        return any(v in d for d in facts.dates)
+    return False
+
+
+# "六大应用", "三大运营商": a digit, 大 and a noun (its first two characters are the key). A lone
+# Chinese digit before 大 is no quantity of its own (三大 is often idiomatic), so such a count in the
+# summary is checked only against counts of the same noun in the source.
+_RE_BIG_COUNT = re.compile(
+    rf"(?<![第{CN_NUM_CHARS}\d.])(?P<n>\d+|[二三四五六七八九十两])大(?!类)(?P<noun>[\u4e00-\u9fff]{{1,2}})"
+)
+
+
+def _big_counts(text: str, arabic: bool) -> list[tuple[Quantity, str]]:
+    """(count, noun key) of every "六大应用"-style count; Arabic digits ("6 大应用") only if asked."""
+    out = []
+    for m in _RE_BIG_COUNT.finditer(nfkc(text).replace(" 大", "大")):
+        n = m.group("n")
+        if n.isdigit():
+            if not arabic:
+                continue  # "6 大应用" is already an ordinary number
+            value = float(n)
+        else:
+            value = float(CN_DIGITS.get(n, 10))
+        out.append((Quantity(m.group(0), value, "number", None, 1.0), m.group("noun")))
+    return out
+
+
+def _big_count_supported(q: Quantity, noun: str, facts: _SourceFacts) -> bool | None:
+    """Whether the source gives the same count of the same noun; None when it counts no such noun."""
+    values = [float(s.value) for s, key in facts.big_counts if key == noun]  # type: ignore[arg-type]
+    if not values:
+        return None
+    return any(math.isclose(float(q.value), v) for v in values)  # type: ignore[arg-type]
+
+
+def quantity_check(summary: str, source: str) -> tuple[list[Quantity], list[Quantity]]:
+    """(every quantity of the summary, those the source does not support), mentions in order."""
+    facts = _source_facts(source)
+    found = extract(summary)
+    bad = [q for q in found if not _number_supported(q, facts)]
+    for q, noun in _big_counts(summary, arabic=False):
+        supported = _big_count_supported(q, noun, facts)
+        if supported is None:
+            continue  # no counterpart in the source: idiomatic or unverifiable, not counted
+        found.append(q)
+        if not supported:
+            bad.append(q)
+    return found, bad
+
+
+def unsupported_quantities(summary: str, source: str) -> list[str]:
+    """Surface strings of the summary's quantities that the source does not support (in order)."""
+    return unique(q.surface for q in quantity_check(summary, source)[1])
