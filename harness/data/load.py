@@ -52,9 +52,15 @@ def _raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
     """(location, raw record) pairs of a local file; undecodable input becomes a Problem record."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            yield str(path), Problem(str(path), None, f"cannot read as parquet: {exc}")
+            return
+        for i, row in enumerate(table.to_pylist()):
             yield f"{path}:row {i + 1}", row
         return
     if suffix == ".csv":
@@ -100,8 +106,17 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Any]]:
         yield f"{path}:{line}", _not_utf8(path, line, data[exc.start], exc.start - line_start)
         return
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    for row in reader:
-        yield f"{path}:{reader.line_num}", _csv_row(row)
+    try:
+        reader.fieldnames  # noqa: B018 (reads the header line)
+        while True:
+            first_line = reader.line_num + 1  # a record's first line (fields may span lines)
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            yield f"{path}:{first_line}", _csv_row(row)
+    except csv.Error as exc:
+        yield f"{path}:{reader.line_num}", Problem(f"{path}:{reader.line_num}", None, f"invalid CSV: {exc}")
 
 
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +141,28 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if k is not None and not (k in OPTIONAL_FIELDS and v == "")}
 
 
+# Characters that show nothing: text made only of them (and whitespace) is empty.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+
+
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """Why a text field cannot be used, or None: empty or invisible-only, a lone surrogate (an
+    escaped half of a character: it cannot be written as UTF-8), NUL or another control character
+    (terminal escape codes included; tabs and newlines are fine in multi-line fields)."""
+    if not value.translate(_INVISIBLE).strip():
+        return "is empty" if not value.strip() else "is empty (only invisible characters such as U+200B)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds a lone surrogate U+{ord(value[exc.start]):04X} at character {exc.start}: not text"
+    allowed = "\t\n\r" if multiline else "\t"
+    for i, ch in enumerate(value):
+        code = ord(ch)
+        if (code < 0x20 or 0x7F <= code < 0xA0) and ch not in allowed:
+            return f"holds control character U+{code:04X} at character {i}"
+    return None
+
+
 def check_record(where: str, record: Any) -> tuple[Item | None, list[Problem]]:
     """Validate one raw record; return the Item (if valid) and the problems found."""
     if not isinstance(record, dict):
@@ -140,24 +177,26 @@ def check_record(where: str, record: Any) -> tuple[Item | None, list[Problem]]:
     if problems:
         return None, problems
 
-    def text_field(name: str, allow_int: bool = False) -> str | None:
+    def text_field(name: str, allow_int: bool = False, multiline: bool = False) -> str | None:
         value = record[name]
         if allow_int and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
             problems.append(Problem(where, name, f"expected a string, got {type(value).__name__}"))
             return None
-        if not value.strip():
-            problems.append(Problem(where, name, "is empty"))
+        bad = text_problem(value, multiline)
+        if bad:
+            problems.append(Problem(where, name, bad))
             return None
         return value
 
     item_id = text_field("id", allow_int=True)
+    if item_id is not None and item_id != item_id.strip():
+        problems.append(Problem(where, "id", f"{item_id!r} has leading or trailing whitespace"))
+        item_id = None
     title = text_field("title")
-    url = record["url"]
-    if not isinstance(url, str):
-        problems.append(Problem(where, "url", f"expected a string, got {type(url).__name__}"))
-    source = text_field("source")
+    url = text_field("url")
+    source = text_field("source", multiline=True)
     reference = record["reference"]
     bullets: list[str] = []
     if not isinstance(reference, list):
@@ -170,8 +209,10 @@ def check_record(where: str, record: Any) -> tuple[Item | None, list[Problem]]:
         )
     else:
         for i, bullet in enumerate(reference):
-            if not isinstance(bullet, str) or not bullet.strip():
+            if not isinstance(bullet, str):
                 problems.append(Problem(where, f"reference[{i}]", "expected a non-empty string"))
+            elif bad := text_problem(bullet, multiline=True):
+                problems.append(Problem(where, f"reference[{i}]", bad))
             else:
                 bullets.append(bullet.strip())
     optional: dict[str, Any] = {}
