@@ -214,3 +214,21 @@ def test_a_run_where_every_item_failed_exits_1_and_gets_no_leaderboard_rank(tmp_
     ranked = [r for ds in board["datasets"] for r in ds["rows"]]
     (row,) = ranked
     assert row["n"] == 0 and row["failed"] == 5 and row["rank"] is None and not row["leader"]
+
+
+def test_a_reply_that_echoes_the_key_is_stored_scrubbed(tmp_path):
+    canary = "sk-canary-echo-0123456789abcdefECHO"
+    data = make_dataset(tmp_path / "d.jsonl", 3)
+    echo = f"- 第一条要点，密钥 {canary} 出现在回复里。\n- 第二条要点。\n- 第三条要点。"
+    with FakeOpenAI(lambda body: Reply(echo)) as server:
+        proc = harness(
+            *run_args(tmp_path, data, server.api_base, "model.api_key_env=ECHO_KEY"), env={"ECHO_KEY": canary}
+        )
+    assert proc.returncode == 0, proc.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "d.jsonl"]
+    assert any(p.name == "generations.jsonl" for p in written) and any(
+        p.name == "index.html" for p in written
+    )
+    for path in written:
+        assert canary.encode() not in path.read_bytes(), path
+    assert canary not in proc.stdout + proc.stderr

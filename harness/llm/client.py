@@ -342,7 +342,8 @@ class Provider:
         usage = getattr(response, "usage", None)
         text = choice.message.content
         comp = Completion(
-            text=text if isinstance(text, str) else "",
+            # A reply that echoes the key (some servers do) is scrubbed before anything stores it.
+            text=self._scrub(text) if isinstance(text, str) else "",
             latency_s=call_s,
             elapsed_s=time.perf_counter() - started,
             finish_reason=choice.finish_reason,
