@@ -44,7 +44,7 @@ def _run(argv: list[str]) -> int:
     hc.register_resolvers()
     hc.register_schema()
 
-    from harness.errors import HarnessError, SweepRejected
+    from harness.errors import HarnessError, SweepRejected, storage_error
 
     jobs_started = 0
     worst = 0  # the sweep exits with its worst job's code
@@ -58,12 +58,13 @@ def _run(argv: list[str]) -> int:
         runtime = HydraConfig.get().runtime
         try:
             run_job(cfg, Path(runtime.output_dir), dict(runtime.choices))
-        except HarnessError as exc:
+        except (HarnessError, OSError) as exc:
             # One job's error or stop is reported and the other jobs of the sweep still run.
-            if _debug():
+            error = exc if isinstance(exc, HarnessError) else storage_error(exc)
+            if error is None or _debug():
                 raise
-            _report("run", exc)
-            worst = max(worst, exc.exit_code)
+            _report("run", error)
+            worst = max(worst, error.exit_code)
 
     sys.argv = ["harness run", *argv]
     try:
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     without a traceback unless --debug (or HYDRA_FULL_ERROR=1) is given."""
     import os
 
-    from harness.errors import HarnessError, Interrupted
+    from harness.errors import HarnessError, Interrupted, storage_error
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in argv:
@@ -298,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         if _debug():
             raise
         return _report(command, exc)
+    except OSError as exc:
+        error = storage_error(exc)
+        if error is None or _debug():
+            raise
+        return _report(command, error)
     except KeyboardInterrupt:
         if _debug():
             raise

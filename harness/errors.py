@@ -74,3 +74,21 @@ class SweepRejected(BaseException):  # noqa: N818 (a carrier, not an error of it
     def __init__(self, error: HarnessError):
         super().__init__(str(error))
         self.error = error
+
+
+class StorageError(HarnessError):
+    """A results or cache file cannot be written (read-only, no permission, disk full)."""
+
+
+def storage_error(exc: OSError) -> StorageError | None:
+    """The user-fixable disk faults as a StorageError naming the path; None for any other OSError."""
+    import errno
+
+    if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+        return None
+    where = exc.filename or "a results file"
+    hint = "free disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
+    return StorageError(
+        f"cannot write {where}: {exc.strerror}; {hint}, or pass results_dir= / cache.path= elsewhere. "
+        "Finished rows already on disk are kept; the same command continues the run"
+    )

@@ -232,3 +232,61 @@ def test_a_reply_that_echoes_the_key_is_stored_scrubbed(tmp_path):
     for path in written:
         assert canary.encode() not in path.read_bytes(), path
     assert canary not in proc.stdout + proc.stderr
+
+
+def test_a_full_disk_is_one_message_naming_the_file_and_keeps_finished_work(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from harness import cli
+    from harness.results.store import RunStore
+
+    def full(self, rows):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.run_dir / "rows.jsonl"))
+
+    monkeypatch.setattr(RunStore, "append_rows", full)
+    code = cli.main(
+        [
+            "run",
+            "model=lead",
+            f"results_dir={tmp_path}",
+            "dataset.limit=3",
+            "metrics.bertscore.enabled=false",
+            "progress=false",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "cannot write" in err and "rows.jsonl" in err and "No space left on device" in err
+    assert "Traceback" not in err
+    # Generations reached the disk before scoring: nothing paid is lost.
+    (gens,) = list(tmp_path.rglob("generations.jsonl"))
+    assert len(read_jsonl(gens)) == 3
+    (manifest,) = list(tmp_path.rglob("run.json"))
+    assert json.loads(manifest.read_text(encoding="utf-8"))["status"] == "interrupted"
+
+
+def test_cache_faults_are_named_right_and_unreadable_entries_are_fetched_again(tmp_path):
+    import sqlite3
+
+    from harness.llm.cache import ResponseCache
+    from harness.llm.client import completion_from_cache
+
+    # A full disk is not a corrupt cache: the message must not suggest deleting a healthy file.
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    message = str(cache._open_error(sqlite3.OperationalError("database or disk is full")))
+    assert "cannot write" in message and "delete" not in message
+    # Entries of the wrong shape are misses, not TypeErrors.
+    assert completion_from_cache({"text": 5, "latency_s": 0.1}) is None
+    assert completion_from_cache({"text": "ok"}) is None
+    assert completion_from_cache({"text": "ok", "latency_s": 0.1, "bogus": 1}).text == "ok"
+    # A damaged page in the middle of the file: every lookup returns a value or a miss, no crash.
+    for i in range(400):
+        cache.put(f"k{i}", "generation", "m", {"text": "要点" * 50, "latency_s": 0.1})
+    cache.close()
+    raw = bytearray((tmp_path / "c.sqlite").read_bytes())
+    middle = len(raw) // 2 // 4096 * 4096
+    raw[middle : middle + 4096] = b"\xff" * 4096
+    (tmp_path / "c.sqlite").write_bytes(bytes(raw))
+    damaged = ResponseCache(tmp_path / "c.sqlite", "read")
+    results = [damaged.get(f"k{i}") for i in range(400)]
+    assert any(r is None for r in results) and any(r is not None for r in results)

@@ -142,6 +142,15 @@ def _is_busy(exc: sqlite3.DatabaseError) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
+def _is_storage_fault(exc: sqlite3.DatabaseError) -> bool:
+    """A full disk, a read-only file system or missing permissions: not a corrupt file."""
+    text = str(exc).lower()
+    return any(
+        words in text
+        for words in ("disk is full", "disk i/o error", "readonly database", "unable to open", "read-only")
+    )
+
+
 def _enable_wal(conn: sqlite3.Connection) -> str:
     """Switch a file to WAL, retrying while another run holds it.
 
@@ -193,10 +202,16 @@ class ResponseCache:
     # -- opening -------------------------------------------------------------------------------
 
     def _open_readwrite(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(
+                f"response cache {self.path}: cannot create it ({exc}). Make {self.path.parent} writable, "
+                "point cache.path= at another place, or run with cache.mode=off"
+            ) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             if _enable_wal(conn).lower() != "wal":
@@ -261,6 +276,12 @@ class ResponseCache:
                 f"response cache {self.path} stayed locked by another run for more than {BUSY_TIMEOUT_S:g} s "
                 f"({exc}). Retry, or give this run its own file with cache.path="
             )
+        if _is_storage_fault(exc):
+            # The file may be healthy: the disk or directory is the problem. Never suggest deleting.
+            return CacheError(
+                f"response cache {self.path}: cannot write it ({exc}). Free disk space or make "
+                f"{self.path.parent} writable, point cache.path= at another place, or run with cache.mode=off"
+            )
         return _unusable(self.path, f"not a usable SQLite database ({exc})")
 
     def _check_empty(self, conn: sqlite3.Connection) -> None:
@@ -293,7 +314,19 @@ class ResponseCache:
                 return None
             row = None
             if conn is not None:
-                row = conn.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", (key,)).fetchone()
+                try:
+                    row = conn.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", (key,)).fetchone()
+                except sqlite3.DatabaseError as exc:
+                    if _is_busy(exc):
+                        raise
+                    # A damaged page: this entry cannot be read; the call is made again.
+                    log.warning(
+                        "response cache %s: entry %s unreadable (%s), treated as a miss",
+                        self.path,
+                        key[:12],
+                        exc,
+                    )
+                    row = None
             if row is not None:
                 try:
                     value = json.loads(row[0])

@@ -22,6 +22,9 @@ from harness.config import ConfigError, ModelConfig
 _KEYLESS = "no-key-needed"
 
 
+log = logging.getLogger("harness")
+
+
 def import_litellm() -> Any:
     """litellm, configured for offline use (local cost map, quiet), with the baselines registered."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -69,6 +72,17 @@ _COMPLETION_FIELDS = tuple(Completion.__dataclass_fields__)
 def completion_record(comp: Completion) -> dict[str, Any]:
     """`dataclasses.asdict(comp)` without its recursive deep copy (every field is a scalar)."""
     return {name: getattr(comp, name) for name in _COMPLETION_FIELDS}
+
+
+def completion_from_cache(value: dict[str, Any]) -> Completion | None:
+    """A cached response as a Completion (a hit), or None when the entry is not of that shape."""
+    fields = {k: v for k, v in value.items() if k in Completion.__dataclass_fields__}
+    if not isinstance(fields.get("text"), str) or not isinstance(fields.get("latency_s"), (int, float)):
+        return None
+    try:
+        return Completion(**{**fields, "cache_hit": True, "attempts": 0})
+    except TypeError:
+        return None
 
 
 class BudgetExhausted(Exception):
@@ -280,8 +294,12 @@ class Provider:
             key = self.cache_key(messages, extra)
             hit = self.cache.lookup(key, item_id=item_id, model=self.model.name, kind=self.kind)
             if hit is not None:
-                fields = {k: v for k, v in hit.items() if k in Completion.__dataclass_fields__}
-                return Completion(**{**fields, "cache_hit": True, "attempts": 0})
+                cached = completion_from_cache(hit)
+                if cached is not None:
+                    return cached
+                log.warning(
+                    "response cache: entry %s has an unexpected shape; asking the model again", key[:12]
+                )
         reservation = self.max_cost(messages)
         reserved = False
         call_id = 0
