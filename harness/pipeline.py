@@ -56,6 +56,8 @@ CONTEXT_MARGIN = 64
 # Items started ahead of the model's concurrency (queued in its rate limiter): see _generate_and_score.
 WINDOW_PER_SLOT = 4
 WINDOW_MIN = 32
+# Reasons a metric was unavailable already logged by this process (a sweep runs jobs in one process).
+_REPORTED_UNAVAILABLE: set[str] = set()
 
 
 def _stop_for(exc: BudgetExhausted | CacheMiss) -> RunStopped:
@@ -351,7 +353,11 @@ class Job:
                 raise
             except MetricUnavailable as exc:
                 self.unavailable[scorer.name] = str(exc)
-                log.warning("metric '%s' unavailable for this run: %s", scorer.name, exc)
+                if str(exc) in _REPORTED_UNAVAILABLE:  # the jobs of a sweep: say it in full once
+                    log.warning("metric '%s' unavailable for this run (the reason is above)", scorer.name)
+                else:
+                    _REPORTED_UNAVAILABLE.add(str(exc))
+                    log.warning("metric '%s' unavailable for this run: %s", scorer.name, exc)
                 continue
             except Exception as exc:  # a scorer bug must not lose the finished generations
                 log.exception("metric '%s' failed on a batch", scorer.name)

@@ -290,3 +290,31 @@ def test_cache_faults_are_named_right_and_unreadable_entries_are_fetched_again(t
     damaged = ResponseCache(tmp_path / "c.sqlite", "read")
     results = [damaged.get(f"k{i}") for i in range(400)]
     assert any(r is None for r in results) and any(r is not None for r in results)
+
+
+def test_a_clean_run_prints_no_python_warning_and_each_reason_once(tmp_path):
+    with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
+        local = harness(
+            *run_args(tmp_path / "a", make_dataset(tmp_path / "d.jsonl", 3), server.api_base),
+            "model.input_cost_per_token=1e-6",
+            "model.output_cost_per_token=1e-6",
+        )
+    sweep = harness(
+        *run_args(tmp_path / "b", tmp_path / "d.jsonl", "http://unused")[:4],
+        "-m",
+        "model=lead,textrank",
+        f"results_dir={tmp_path / 'b'}",
+        f"dataset.data_files=[{tmp_path / 'd.jsonl'}]",
+        "dataset.name=three",
+        "metrics.bertscore.model=no-such-org/no-such-model",
+        env={"HF_HUB_OFFLINE": "1"},
+    )
+    for proc in (local, sweep):
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        assert "Warning:" not in out and "Traceback" not in out, out
+    assert "cache_creation_input_token_cost" not in local.stdout + local.stderr
+    # The sweep's two jobs share one reason for BERTScore being unavailable: said in full once.
+    lines = (sweep.stdout + sweep.stderr).splitlines()
+    said = [line for line in lines if "metric 'bertscore' unavailable" in line]
+    assert len(said) == 2 and sum("no-such-org/no-such-model" in line for line in said) == 1, said

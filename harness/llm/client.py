@@ -25,6 +25,11 @@ _KEYLESS = "no-key-needed"
 log = logging.getLogger("harness")
 
 
+class _CachePriceNote(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "cache_creation_input_token_cost" not in record.getMessage()
+
+
 def import_litellm() -> Any:
     """litellm, configured for offline use (local cost map, quiet), with the baselines registered."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -33,6 +38,13 @@ def import_litellm() -> Any:
     # litellm logs every call at INFO through its own handler: one line per item is noise here.
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # litellm has its own stderr handler: its records must not also reach the root logger (Hydra's),
+    # or each one prints twice. Its note that prompt-cache prices default to 0 concerns costs this
+    # harness does not use.
+    lite = logging.getLogger("LiteLLM")
+    lite.propagate = False
+    if not any(isinstance(f, _CachePriceNote) for f in lite.filters):
+        lite.addFilter(_CachePriceNote())
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     from harness.generate import baselines
