@@ -259,3 +259,41 @@ def test_limited_run_is_its_own_row_and_does_not_replace_the_full_one(tmp_path):
     assert all(r["n"] > 2 for r in tables["mini"]["rows"])
     (quick,) = tables["mini (first 2 items)"]["rows"]
     assert quick["model"] == "lead" and quick["n"] == 2 and quick["dataset_limit"] == 2
+
+
+def _entry(model: str, scores: dict[str, float | None]) -> dict:
+    from harness.report.aggregate import summarize
+
+    rows = [
+        {
+            "item_id": item,
+            "scores": {} if v is None else {"rougeL_f": v},
+            "error": {"type": "x", "class": "server_error"} if v is None else None,
+        }
+        for item, v in scores.items()
+    ]
+    manifest = {
+        "model": {"name": model, "litellm_model": model, "uses_reference": False},
+        "prompt": {"id": "p", "version": "1", "hash": "h"},
+        "dataset": {"name": "d", "fingerprint": "f"},
+        "run_id": model,
+    }
+    return {"manifest": manifest, "summary": summarize(rows), "rows": rows, "dir": model}
+
+
+def test_rows_are_ranked_on_the_items_they_all_scored():
+    from harness.report.leaderboard import build_board, render_markdown
+
+    # A is better on its own items only because its failure hid nothing and B failed the easy item.
+    a = _entry("A", {"i1": 0.9, "i2": 0.1, "i3": 0.1, "i4": 0.1})
+    b = _entry("B", {"i1": None, "i2": 0.2, "i3": 0.2, "i4": 0.2})
+    assert a["summary"]["means"]["rougeL_f"] > b["summary"]["means"]["rougeL_f"]
+    board = build_board([a, b], "rougeL_f")
+    (table,) = board["datasets"]
+    assert [r["model"] for r in table["rows"]] == ["B", "A"]
+    assert table["rows"][0]["leader"] and table["ranked_on"] == {"items": 3, "of": 4}
+    assert "Ranked on the 3 items every row scored (of 4)" in render_markdown(board)
+    # Nothing failed: every item counts and no note is printed.
+    board = build_board([a, _entry("C", {"i1": 0.2, "i2": 0.2, "i3": 0.2, "i4": 0.2})], "rougeL_f")
+    assert board["datasets"][0]["ranked_on"] == {"items": 4, "of": 4}
+    assert "Ranked on the" not in render_markdown(board)

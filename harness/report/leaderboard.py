@@ -118,11 +118,24 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
                 f"that score column; columns: {', '.join(ordered_score_keys(known))}"
             )
 
-        def sort_key(e: dict[str, Any]) -> tuple[int, float]:
-            v = e["summary"]["means"].get(rank_by)
-            return (0, sign * v) if v is not None else (1, 0.0)
+        # Rows are ranked on the items every rankable row scored, so a row with failures is not
+        # ranked on an easier (or harder) subset; the table says when that is fewer than all.
+        scored = {id(e): dict(zip(*_per_item(e, rank_by), strict=True)) for e in group}
+        rankable = [scored[id(e)] for e in group if scored[id(e)]]
+        common = set.intersection(*(set(v) for v in rankable)) if rankable else set()
+        union = set().union(*(set(v) for v in rankable)) if rankable else set()
 
-        group.sort(key=sort_key)
+        rank_means: dict[int, float | None] = {}
+        for e in group:
+            values = [v for k, v in scored[id(e)].items() if k in common]
+            rank_means[id(e)] = sum(values) / len(values) if values else None
+        group.sort(
+            key=lambda e: (
+                (0, sign * rank_means[id(e)], e["manifest"]["model"]["name"])
+                if rank_means[id(e)] is not None
+                else (1, 0.0, "")
+            )
+        )
         present = {k for e in group for k in e["summary"]["means"] if e["summary"]["means"][k] is not None}
         unavailable_keys = {
             k for k in headline_keys() for e in group if _unavailable_metric(k, e["summary"]["unavailable"])
@@ -134,8 +147,7 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
             (
                 e
                 for e in group
-                if not e["manifest"]["model"].get("uses_reference")
-                and e["summary"]["means"].get(rank_by) is not None
+                if not e["manifest"]["model"].get("uses_reference") and rank_means[id(e)] is not None
             ),
             None,
         )
@@ -144,7 +156,7 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
         ranked = 0
         for e in group:
             # A row with nothing scored on the ranking column is listed, never ranked.
-            has_rank = e["summary"]["means"].get(rank_by) is not None
+            has_rank = rank_means[id(e)] is not None
             ranked += has_rank
             rank = ranked if has_rank else None
             m, s = e["manifest"], e["summary"]
@@ -215,6 +227,8 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
                     for k in columns
                 ],
                 "rows": rows,
+                # The items the ranking compares (every rankable row scored them) of those any scored.
+                "ranked_on": {"items": len(common), "of": len(union)},
             }
         )
     return {
@@ -259,7 +273,14 @@ def render_markdown(board: dict[str, Any]) -> str:
     notes: dict[str, int] = {}
     for ds in board["datasets"]:
         tok = ds["rows"][0]["rouge_tokenizer"] if ds["rows"] else "?"
-        out += [f"## {ds['name']}", "", f"ROUGE tokenizer: `{tok}`, clipped counts.", ""]
+        out += [f"## {ds['name']}", "", f"ROUGE tokenizer: `{tok}`, clipped counts."]
+        on = ds.get("ranked_on") or {}
+        if on and on["items"] < on["of"]:
+            out.append(
+                f"Ranked on the {on['items']} items every row scored (of {on['of']}): rows with failures "
+                "are compared on the same items; the means shown are over each row's own scored items."
+            )
+        out.append("")
         header = ["#", "model", "prompt", "n", "failed", *(c["label"] for c in ds["columns"])]
         header += ["$/100 items", "latency p50/p95 s", "tokens in/out"]
         # The judge's own calls, separately, when any row of the dataset ran a judge.
