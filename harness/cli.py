@@ -80,6 +80,34 @@ def _run(argv: list[str]) -> int:
     return worst
 
 
+def _shell_completion(argv: list[str]) -> int:
+    """Hydra's shell completion for `harness run`, for the command as the user types it.
+
+    `harness run --shell-completion install=bash` prints a script that registers the completion for
+    `harness` and asks `harness -sc query=bash` for candidates; Hydra reads the typed line from
+    COMP_LINE, where the `run` word (not an override) is taken out first."""
+    import contextlib
+    import io
+    import os
+    import re
+
+    line = os.environ.get("COMP_LINE", "")
+    match = re.match(r"^(\S+)(\s+run)(?=\s|$)", line)
+    if match:
+        os.environ["COMP_LINE"] = line[: match.start(2)] + line[match.end(2) :]
+        point = int(os.environ.get("COMP_POINT", len(line)))
+        os.environ["COMP_POINT"] = str(max(match.start(2), point - len(match.group(2))))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = _run(argv)
+    text = out.getvalue()
+    if any(a.startswith("install=") or a.startswith("uninstall=") for a in argv):
+        # Hydra names the program "harness run": register the completion for `harness` itself.
+        text = text.replace("harness run", "harness")
+    sys.stdout.write(text)
+    return code
+
+
 def _debug() -> bool:
     """Tracebacks for user errors too: HYDRA_FULL_ERROR=1 or HARNESS_DEBUG=1 (`--debug`)."""
     import os
@@ -290,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command in ("-sc", "--shell-completion"):
+        return _shell_completion(argv)
+    if command == "run" and any(a in ("-sc", "--shell-completion") for a in rest):
+        return _shell_completion(rest)
     if command not in COMMANDS:
         print(f"harness: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
         return 2

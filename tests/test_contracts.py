@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -297,3 +298,28 @@ def test_rows_are_ranked_on_the_items_they_all_scored():
     board = build_board([a, _entry("C", {"i1": 0.2, "i2": 0.2, "i3": 0.2, "i4": 0.2})], "rougeL_f")
     assert board["datasets"][0]["ranked_on"] == {"items": 4, "of": 4}
     assert "Ranked on the" not in render_markdown(board)
+
+
+def test_bash_completion_installs_for_harness_and_completes_run_overrides(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    bindir = str(Path(sys.executable).parent)
+    path = bindir + os.pathsep + os.environ.get("PATH", "")
+    assert shutil.which("harness", path=path), "the harness entry point is installed beside python"
+    script = _cli("run", "--shell-completion", "install=bash")
+    assert script.returncode == 0, script.stderr
+    assert "-F hydra_bash_completion harness\n" in script.stdout + "\n"
+    (tmp_path / "complete.sh").write_text(script.stdout, encoding="utf-8")
+    probe = (
+        f"source {tmp_path / 'complete.sh'}\n"
+        'COMP_LINE="harness run model=le"; COMP_POINT=${#COMP_LINE}\n'
+        "COMP_WORDS=(harness run model=le); COMP_CWORD=2\n"
+        'hydra_bash_completion; echo "${COMPREPLY[@]}"\n'
+    )
+    out = subprocess.run(
+        ["bash", "-c", probe], capture_output=True, text=True, env={**os.environ, "PATH": path}, timeout=120
+    )
+    assert out.stdout.split() == ["model=lead"], out.stdout + out.stderr
