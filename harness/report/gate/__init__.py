@@ -3,8 +3,9 @@
 Both read run directories (run.json + rows.jsonl, see README.md) and pair items by `item_id`.
 Failed items (rows with an `error`) and missing scores are excluded from every statistic and
 counted, never read as 0. All statistics come from `harness.report.stats`. How the gate decides:
-docs/gate.md. Exit code 0: pass, 1: regression or floor/ceiling violated, 2: usage or configuration
-error (`GateUsageError`, whose message names the flag or the rules file and field).
+docs/gate.md. Exit code 0: pass, 1: a metric significantly worse than its margin allows or a mean
+significantly past a floor/ceiling, 2: usage or configuration error (`GateUsageError`, whose message
+names the flag or the rules file and field).
 
 One concern per module:
 

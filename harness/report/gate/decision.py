@@ -1,11 +1,20 @@
 """The gate's decision: pure functions from two loaded runs and the rules to a verdict (no I/O).
 
-Per metric with a margin, the candidate fails when it is worse than the baseline by more than the
-margin AND significantly so: a one-sided paired test of H1 "candidate < baseline - margin"
-(differences d_i = cand_i - base_i + margin, `p_one_sided_less`; signs flipped for lower-is-better
-metrics), Holm-corrected over the gated metrics at `alpha`. Floors (ceilings) fail when the
-candidate's mean is below (above) them, with no test. `decide` is what `run_gate` calls once the
-runs are loaded; a benchmark can call it on runs built in memory (`runs.build_run`).
+Every check is a one-sided test of "the candidate is worse than allowed", and all of them form one
+Holm family at the rules' `alpha`, so a change that makes nothing worse fails with probability at
+most `alpha` whatever the number of checks:
+
+- a margin (per metric): H1 "candidate < baseline - margin", a paired test on the items both runs
+  scored (d_i = cand_i - base_i + margin, `p_one_sided_less`);
+- a floor: H1 "the candidate's true mean is below the floor", the same test of the candidate's own
+  scored items against the constant floor (d_i = cand_i - floor); a ceiling: "above the ceiling"
+  (d_i = ceiling - cand_i).
+
+Signs are flipped for lower-is-better metrics. A check fails when its Holm-adjusted p is at most
+`alpha` and its point estimate is past the margin or limit; a limit the baseline misses too fails
+only when the candidate is also significantly worse than the baseline (`baseline_violations`).
+`decide` is what `run_gate` calls once the runs are loaded; a benchmark can call it on runs built
+in memory (`runs.build_run`). docs/gate.md explains the rule.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from harness.report.stats import Interval, PairedResult, holm, paired_difference
 class MetricGate:
     """One gated metric. `baseline` / `candidate`: means over the `n_common` paired items with 95%
     intervals; `diff` = candidate - baseline with its paired interval; `p_one_sided`: p for H1
-    "candidate worse than baseline by more than `margin`"; `p_adjusted`: Holm over the gated metrics."""
+    "candidate worse than baseline by more than `margin`"; `p_adjusted`: Holm over every margin,
+    floor and ceiling test."""
 
     metric: str
     higher_is_better: bool
@@ -58,9 +68,13 @@ class MetricGate:
 class LimitCheck:
     """A floor (minimum) or ceiling (maximum) on the candidate's mean over its own scored items.
 
-    `violated`: the candidate's mean is past the limit. `baseline_violated`: the baseline's too.
-    `p_worse`: one-sided paired p of "candidate worse than baseline" (computed when both violate).
-    `failed`: whether this check fails the gate (see GateRules.baseline_violations)."""
+    `violated`: the candidate's mean is past the limit. `p_one_sided`: one-sided p of H1 "the
+    candidate's true mean is past the limit" (the rules' test on d_i = cand_i - floor, or
+    ceiling - cand_i); `p_adjusted`: Holm-adjusted with the margins' tests; `significant`: the
+    adjusted p is at most alpha and the mean is past the limit. `baseline_violated`: the baseline's
+    mean is past the limit too. `p_worse`: one-sided paired p of "candidate worse than baseline"
+    (computed when both means are past the limit). `failed`: whether this check fails the gate:
+    significant, and, when the baseline is past the limit too, see GateRules.baseline_violations."""
 
     metric: str
     kind: str  # "floor" | "ceiling"
@@ -71,6 +85,15 @@ class LimitCheck:
     baseline_violated: bool = False
     p_worse: float | None = None
     failed: bool = False
+    significantly_worse: bool = False
+    p_one_sided: float | None = None
+    p_adjusted: float | None = None
+    significant: bool = False
+
+    @property
+    def higher_is_better(self) -> bool:
+        """A floor guards a higher-is-better mean, a ceiling a lower-is-better one."""
+        return self.kind == "floor"
 
 
 @dataclass(frozen=True)
@@ -104,9 +127,38 @@ class GateResult:
         return next(m for m in self.metrics if m.metric == name)
 
 
+def worse_than(
+    cand: tuple[list[str], list[float | None]],
+    ref: tuple[list[str], list[float | None]],
+    *,
+    higher: bool,
+    margin: float,
+    rules: GateRules,
+) -> PairedResult:
+    """The one-sided test every check uses: H1 "candidate worse than `ref` by more than `margin`".
+
+    `cand` and `ref` are (item ids, values) paired by id; with s = +1 (higher is better) or -1,
+    d_i = s * (cand_i - ref_i) + margin and the test (the rules' `test`, `n_resamples`, `seed`)
+    asks whether mean(d) < 0: `p_one_sided_less`. `diff` < 0 means the point estimate is past the
+    margin. A limit is `ref` = the limit on every item of the candidate, with margin 0.
+    """
+    s = 1.0 if higher else -1.0
+    return paired_difference(
+        [None if v is None else s * v + margin for v in cand[1]],
+        [None if v is None else s * v for v in ref[1]],
+        ids_a=cand[0],
+        ids_b=ref[0],
+        n_resamples=rules.n_resamples,
+        confidence=CONFIDENCE,
+        seed=rules.seed,
+        test=rules.test,
+    )
+
+
 def gate_metric(
     base: Run, cand: Run, metric: str, margin: float, higher: bool, rules: GateRules
 ) -> tuple[MetricGate, PairedResult]:
+    """One margin: the metric's table row (p_adjusted and regression still unset) and its test."""
     ids_b, vb = base.values(metric)
     ids_c, vc = cand.values(metric)
     kw = {"n_resamples": rules.n_resamples, "confidence": CONFIDENCE, "seed": rules.seed, "test": rules.test}
@@ -116,16 +168,7 @@ def gate_metric(
             f"{rules.source}: margins.{metric}: only {shown.n_common} item(s) have a {metric} score in both "
             f"runs ({shown.n_excluded} shared items excluded as failed or unscored); a paired test needs 2"
         )
-    # H1 "candidate worse than baseline by more than the margin": with s = +1 (higher is better) or
-    # -1, d_i = s * (cand_i - base_i) + margin, and the test asks whether mean(d) < 0.
-    s = 1.0 if higher else -1.0
-    shifted = paired_difference(
-        [None if v is None else s * v + margin for v in vc],
-        [None if v is None else s * v for v in vb],
-        ids_a=ids_c,
-        ids_b=ids_b,
-        **kw,
-    )
+    shifted = worse_than((ids_c, vc), (ids_b, vb), higher=higher, margin=margin, rules=rules)
     xc, xb = paired_values(ids_c, vc, ids_b, vb)
     gate = MetricGate(
         metric=metric,
@@ -145,6 +188,44 @@ def gate_metric(
         regression=False,
     )
     return gate, shifted
+
+
+def limit_check(base: Run, cand: Run, metric: str, kind: str, limit: float, rules: GateRules) -> LimitCheck:
+    """One floor or ceiling: the candidate's mean with its interval and the test of "past the limit"
+    (`significant` and `failed` are set by `decide`, after Holm); the baseline's mean, and when both
+    means are past the limit, the paired test of "candidate worse than baseline" (`p_worse`)."""
+    higher = kind == "floor"
+    ids_c, vc = cand.values(metric)
+    present = _present(vc)
+    if len(present) < 2:
+        raise GateUsageError(
+            f"{rules.source}: {kind}s.{metric}: only {len(present)} item(s) of the candidate have a {metric} "
+            "score; a test needs 2"
+        )
+    test = worse_than((ids_c, vc), (ids_c, [limit] * len(ids_c)), higher=higher, margin=0.0, rules=rules)
+    iv = mean_ci(present, rules.seed, rules.n_resamples)
+    base_values = _present(base.values(metric)[1])
+    base_mean = sum(base_values) / len(base_values) if base_values else None
+    violated = iv.mean is not None and (iv.mean < limit if higher else iv.mean > limit)
+    base_violated = base_mean is not None and (base_mean < limit if higher else base_mean > limit)
+    p_worse, worse = None, False
+    if violated and base_violated:
+        paired = worse_than(cand.values(metric), base.values(metric), higher=higher, margin=0.0, rules=rules)
+        p_worse = paired.p_one_sided_less
+        # Under 2 paired items "not worse" cannot be shown: counted as worse.
+        worse = p_worse is None or (p_worse <= rules.alpha and paired.diff is not None and paired.diff < 0)
+    return LimitCheck(
+        metric=metric,
+        kind=kind,
+        limit=limit,
+        candidate=iv,
+        baseline_mean=base_mean,
+        violated=violated,
+        baseline_violated=base_violated,
+        p_worse=p_worse,
+        significantly_worse=worse,
+        p_one_sided=test.p_one_sided_less,
+    )
 
 
 def decide(base: Run, cand: Run, rules: GateRules) -> GateResult:
@@ -183,53 +264,30 @@ def decide(base: Run, cand: Run, rules: GateRules) -> GateResult:
         for metric, margin in rules.margins.items()
         if metric in evaluated
     ]
-    adjusted = holm({g.metric: g.p_one_sided for g, _ in gated}, rules.alpha)
+    checks = [
+        limit_check(base, cand, metric, kind, limit, rules)
+        for kind, table in (("floor", rules.floors), ("ceiling", rules.ceilings))
+        for metric, limit in table.items()
+        if metric in evaluated
+    ]
+    # One Holm family: every margin, floor and ceiling test (keys as the rules' fields name them).
+    family = {f"margins.{g.metric}": g.p_one_sided for g, _ in gated}
+    family.update({f"{c.kind}s.{c.metric}": c.p_one_sided for c in checks})
+    adjusted = holm(family, rules.alpha)
     metrics = []
     for g, shifted in gated:
-        h = adjusted[g.metric]
+        h = adjusted[f"margins.{g.metric}"]
         beyond = shifted.diff is not None and shifted.diff < 0  # the point estimate is past the margin
         metrics.append(replace(g, p_adjusted=h.adjusted_p, regression=bool(h.reject and beyond)))
-
     limits = []
-    for kind, table in (("floor", rules.floors), ("ceiling", rules.ceilings)):
-        for metric, limit in table.items():
-            if metric not in evaluated:
-                continue
-            iv = mean_ci(_present(cand.values(metric)[1]), rules.seed, rules.n_resamples)
-            base_values = _present(base.values(metric)[1])
-            if iv.mean is None:  # cannot happen for an evaluated metric (it has a value)
-                continue
-            violated = iv.mean < limit if kind == "floor" else iv.mean > limit
-            base_mean = sum(base_values) / len(base_values) if base_values else None
-            base_violated = base_mean is not None and (
-                base_mean < limit if kind == "floor" else base_mean > limit
-            )
-            p_worse = None
-            failed = violated
-            if violated and base_violated:
-                higher = kind == "floor"  # a floor guards a higher-is-better mean, a ceiling the opposite
-                try:
-                    worse, _ = gate_metric(base, cand, metric, 0.0, higher, rules)
-                except GateUsageError:  # under 2 paired items: "not worse" cannot be shown
-                    significantly_worse = True
-                else:
-                    p_worse = worse.p_one_sided
-                    worse_diff = worse.diff is not None and (worse.diff < 0 if higher else worse.diff > 0)
-                    significantly_worse = p_worse is not None and p_worse <= rules.alpha and worse_diff
-                failed = rules.baseline_violations == "fail" or significantly_worse
-            limits.append(
-                LimitCheck(
-                    metric=metric,
-                    kind=kind,
-                    limit=limit,
-                    candidate=iv,
-                    baseline_mean=base_mean,
-                    violated=violated,
-                    baseline_violated=base_violated,
-                    p_worse=p_worse,
-                    failed=failed,
-                )
-            )
+    for c in checks:
+        h = adjusted[f"{c.kind}s.{c.metric}"]
+        significant = bool(h.reject and c.violated)
+        tolerate = rules.baseline_violations == "tolerate"
+        excused = c.baseline_violated and tolerate and not c.significantly_worse
+        limits.append(
+            replace(c, p_adjusted=h.adjusted_p, significant=significant, failed=significant and not excused)
+        )
 
     return GateResult(
         baseline=base.info,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.report.gate.compare import Comparison
-from harness.report.gate.decision import GateResult
+from harness.report.gate.decision import GateResult, LimitCheck
 from harness.report.gate.pairing import CI_METHOD, CONFIDENCE
+from harness.report.gate.rules import GateRules
 from harness.report.gate.runs import RunInfo
 from harness.report.stats import Interval
 
@@ -93,6 +94,24 @@ def _arrow(higher: bool) -> str:
     return "↑" if higher else "↓"
 
 
+def _limit_verdict(c: LimitCheck, rules: GateRules) -> str:
+    past = "below floor" if c.kind == "floor" else "above ceiling"
+    if not c.violated:
+        return "✅ pass"
+    if not c.significant:
+        return f"⚠️ {past}, not significantly (Holm p {_fmt(c.p_adjusted)} > α {rules.alpha:g}): pass"
+    if not c.baseline_violated:
+        return f"❌ {past}"
+    if c.failed and rules.baseline_violations == "fail":
+        return f"❌ {past} (the baseline too; baseline_violations: fail)"
+    if c.failed:
+        return f"❌ {past}, and worse than the baseline (one-sided p {_fmt(c.p_worse)})"
+    return (
+        f"⚠️ {past}, as the baseline; not significantly worse (one-sided p {_fmt(c.p_worse)}): "
+        "tolerated (baseline_violations: tolerate)"
+    )
+
+
 def render_gate_markdown(result: GateResult) -> str:
     """The gate report as Markdown, fit for a pull-request comment."""
     r = result
@@ -133,37 +152,31 @@ def render_gate_markdown(result: GateResult) -> str:
             "",
             f"diff = candidate − baseline over the items both scored; margin = the worst change allowed "
             f'(↑ higher is better, ↓ lower is better). p: one-sided test of "candidate worse than baseline '
-            f'by more than the margin"; a metric fails when its Holm-adjusted p ≤ α = {rules.alpha:g}.',
+            f'by more than the margin"; a metric fails when its Holm-adjusted p ≤ α = {rules.alpha:g} '
+            "(Holm over every margin, floor and ceiling test).",
             "",
         ]
     if r.limits:
         out += [
             "### Floors and ceilings",
             "",
-            f"| metric | candidate mean [{pct} CI] | baseline mean | limit | verdict |",
-            "|---|---|---|---|---|",
+            f"| metric | candidate mean [{pct} CI] | baseline mean | limit | p (one-sided) | Holm p "
+            "| verdict |",
+            "|---|---|---|---|---|---|---|",
         ]
         for c in r.limits:
             sign = "≥" if c.kind == "floor" else "≤"
-            past = "below floor" if c.kind == "floor" else "above ceiling"
-            if not c.violated:
-                verdict = "✅ pass"
-            elif not c.baseline_violated:
-                verdict = f"❌ {past}"
-            elif c.failed and rules.baseline_violations == "fail":
-                verdict = f"❌ {past} (the baseline too; baseline_violations: fail)"
-            elif c.failed:
-                verdict = f"❌ {past}, and worse than the baseline (one-sided p {_fmt(c.p_worse)})"
-            else:
-                verdict = (
-                    f"⚠️ {past}, as the baseline; not significantly worse (one-sided p {_fmt(c.p_worse)}): "
-                    "tolerated (baseline_violations: tolerate)"
-                )
             out.append(
-                f"| {c.metric} | {_with_ci(c.candidate)} | {_fmt(c.baseline_mean)} "
-                f"| {sign} {c.limit:g} | {verdict} |"
+                f"| {c.metric} | {_with_ci(c.candidate)} | {_fmt(c.baseline_mean)} | {sign} {c.limit:g} "
+                f"| {_fmt(c.p_one_sided)} | {_fmt(c.p_adjusted)} | {_limit_verdict(c, rules)} |"
             )
-        out += ["", "Checked on the candidate's mean over its own scored items, with no test.", ""]
+        out += [
+            "",
+            "Mean over the candidate's own scored items. p: one-sided test of \"the candidate's true mean is "
+            'past the limit"; a limit fails only when its Holm-adjusted p (one family with the margins) '
+            f"≤ α = {rules.alpha:g}: a mean past the limit by no more than the noise passes, marked ⚠️.",
+            "",
+        ]
     if r.not_evaluated:
         out += ["### Not evaluated", ""]
         out += [f"- `{metric}`: {why}" for metric, why in r.not_evaluated]
@@ -182,7 +195,10 @@ def render_gate_markdown(result: GateResult) -> str:
         for c in r.limits:
             if c.failed:
                 rel = "below the floor" if c.kind == "floor" else "above the ceiling"
-                out.append(f"- **{c.metric}**: candidate mean {_with_ci(c.candidate)} is {rel} {c.limit:g}")
+                out.append(
+                    f"- **{c.metric}**: candidate mean {_with_ci(c.candidate)} is {rel} {c.limit:g} "
+                    f"(one-sided p {_fmt(c.p_one_sided)}, Holm {_fmt(c.p_adjusted)} ≤ α {rules.alpha:g})"
+                )
         out.append("")
     out += ["### Runs", ""]
     out += _runs_table([r.baseline, r.candidate], ["baseline", "candidate"])
@@ -194,8 +210,8 @@ def render_gate_markdown(result: GateResult) -> str:
         "### Statistics",
         "",
         f"{_test_name(rules.test)} test (`{rules.test}`), {rules.n_resamples} resamples, seed {rules.seed}; "
-        f"{pct} {CI_METHOD} bootstrap intervals; Holm correction over {len(r.metrics)} gated metric(s) "
-        f"at α = {rules.alpha:g}. Rules: `{rules.source}`.",
+        f"{pct} {CI_METHOD} bootstrap intervals; Holm correction over {len(r.metrics) + len(r.limits)} "
+        f"test(s) (margins, floors, ceilings) at α = {rules.alpha:g}. Rules: `{rules.source}`.",
         "",
     ]
     return "\n".join(out)

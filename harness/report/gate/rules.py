@@ -78,13 +78,16 @@ def _metric_map(source: str, name: str, value: Any, check: str) -> dict[str, Any
 class GateRules:
     """What the gate checks and how (see conf/gate/default.yaml).
 
+    - `alpha`: the family-wise error rate of the gate: every margin, floor and ceiling test is one
+      Holm family at `alpha` (`test`, `n_resamples`, `seed`: how each test resamples).
     - `margins`: metric -> allowed worsening (>= 0): a drop for higher-is-better metrics, a rise for
-      lower-is-better ones. Only these metrics are tested (and Holm-corrected together).
-    - `floors` / `ceilings`: metric -> minimum / maximum candidate mean; no test.
-    - `baseline_violations`: a floor/ceiling the baseline violates too. `tolerate` (default): it
-      fails only when the candidate is also significantly worse than the baseline on that metric
+      lower-is-better ones; fails when the candidate is significantly worse by more than that.
+    - `floors` / `ceilings`: metric -> minimum / maximum candidate mean; fails only when the
+      candidate's mean is significantly below the floor (above the ceiling): a one-sided test.
+    - `baseline_violations`: a floor/ceiling the baseline's mean is past too. `tolerate` (default):
+      it fails only when the candidate is also significantly worse than the baseline on that metric
       (one-sided paired test at `alpha`, margin 0), so an unchanged prompt passes while the
-      violation is reported; `fail`: it fails like any violation.
+      violation is reported; `fail`: it fails like any significant violation.
     - `higher_is_better`: metric -> bool overrides; default: the metric's declaration (harness/score/)
       (unless the rules say otherwise).
     - `source`: where the rules came from, for error messages.

@@ -7,7 +7,8 @@ The rest of the gate and the comparison see runs only through this module:
 - `read_run(run_dir, who)`: load the run in a known directory;
 - `resolve_run(spec, ...)`: the directory `spec` names, without loading it;
 - `Run`: what a loaded run offers (`info`, `values(metric)`, `metrics()`, `why_missing(metric)`);
-  `build_run(manifest, rows, ...)` makes one from data already in memory.
+  `build_run(manifest, rows, ...)` makes one from data already in memory, `run_from_scores` from
+  per-item scores alone (simulations).
 
 Every problem is a `GateUsageError` whose message names the flag (`--baseline`, `--candidate`, `A`,
 `B`) or the file.
@@ -148,6 +149,25 @@ def build_run(manifest: Mapping[str, Any], raw: Sequence[Any], *, run_dir: Path,
         n_duplicates=len(raw) - len(rows),
     )
     return Run(info, rows, unavailable)
+
+
+def run_from_scores(name: str, scores: Mapping[str, Sequence[float | None]]) -> Run:
+    """A finished run held in memory: item i (id `item-00000`, ...) has score `scores[m][i]` for each
+    metric m (None: not scored). For simulations (benchmarks/gate_noise.py) and tests of `decide`."""
+    n = len(next(iter(scores.values()), []))
+    manifest = {
+        "status": "finished",
+        "run_id": name,
+        "dataset": {"name": "simulated", "fingerprint": "simulated"},
+    }
+    rows = [
+        {
+            "item_id": f"item-{i:05d}",
+            "scores": {m: float(v[i]) for m, v in scores.items() if v[i] is not None},
+        }
+        for i in range(n)
+    ]
+    return build_run(manifest, rows, run_dir=Path(name), who=name)
 
 
 def _finished_runs_under(path: Path) -> tuple[list[Path], list[str]]:
