@@ -246,7 +246,8 @@ def _gate(argv: list[str]) -> int:
     import argparse
 
     from harness.config import PROJECT_ROOT
-    from harness.report.gate import DEFAULT_RULES_FILE, gate_command
+    from harness.report.gate.commands import gate_command
+    from harness.report.gate.rules import DEFAULT_RULES_FILE
 
     parser = argparse.ArgumentParser(
         prog="harness gate",
@@ -276,7 +277,7 @@ def _compare(argv: list[str]) -> int:
     import argparse
 
     from harness.config import PROJECT_ROOT
-    from harness.report.gate import compare_command
+    from harness.report.gate.commands import compare_command
 
     parser = argparse.ArgumentParser(prog="harness compare", description="Paired comparison of two runs.")
     parser.add_argument("run_a")

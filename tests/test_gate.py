@@ -22,12 +22,14 @@ from harness.report.gate import (
     GateUsageError,
     compare_command,
     compare_runs,
+    decide,
     gate_command,
     load_rules,
     render_comparison_markdown,
     render_gate_markdown,
     run_gate,
 )
+from harness.report.gate.runs import run_from_scores
 
 N = 60
 IDS = [f"item-{i:03d}" for i in range(N)]
@@ -176,11 +178,11 @@ def test_lower_is_better_metric_fails_on_a_rise_not_on_a_fall(tmp_path: Path) ->
     assert run_gate(str(base), str(down), flipped, results_dir=tmp_path).exit_code == 1
 
 
-def test_floor_violated_fails_without_a_test(tmp_path: Path) -> None:
+def test_floor_violated_significantly_fails(tmp_path: Path) -> None:
     b = base_scores()
     ok = np.ones(N)
     some_bad = np.ones(N)
-    some_bad[:6] = 0.0  # 90% < 95%
+    some_bad[:12] = 0.0  # 80% < 95%, by far more than the noise of 60 items
     base = write_run(tmp_path, "s/0-base", {"rougeL_f": b, "format_ok": ok})
     cand = write_run(tmp_path, "s/1-cand", {"rougeL_f": b, "format_ok": some_bad})
     good = write_run(tmp_path, "s/2-good", {"rougeL_f": b, "format_ok": ok})
@@ -188,7 +190,8 @@ def test_floor_violated_fails_without_a_test(tmp_path: Path) -> None:
     result = run_gate(str(base), str(cand), rules, results_dir=tmp_path)
     assert result.exit_code == 1 and result.failed == ["format_ok"]
     (floor,) = result.limits
-    assert floor.violated and floor.candidate.mean == pytest.approx(0.9) and floor.baseline_mean == 1.0
+    assert floor.violated and floor.candidate.mean == pytest.approx(0.8) and floor.baseline_mean == 1.0
+    assert floor.significant and floor.p_one_sided < 0.01 and floor.p_adjusted <= 0.05
     md = render_gate_markdown(result)
     assert "❌ below floor |" in md and "**format_ok**" in md
     assert run_gate(str(base), str(good), rules, results_dir=tmp_path).exit_code == 0
@@ -219,6 +222,103 @@ def test_floor_missed_by_both_fails_when_the_candidate_is_significantly_worse(tm
     assert result.exit_code == 1 and result.failed == ["format_ok"]
     assert floor.baseline_violated and floor.p_worse < 0.01
     assert "❌ below floor, and worse than the baseline" in render_gate_markdown(result)
+
+
+def test_noop_change_with_a_stochastic_format_passes_the_floor(tmp_path: Path) -> None:
+    # The same prompt twice, each digest in the expected format with probability 0.97, 32 items: the
+    # candidate's mean falls below the 0.95 floor by chance about one time in four.
+    rules = load_rules(DEFAULT_RULES_FILE)
+    rng = np.random.default_rng(2026)
+    failures = below = 0
+    for i in range(100):
+        base, cand = ((rng.random(32) < 0.97).astype(float) for _ in range(2))
+        result = decide(
+            run_from_scores(f"base-{i}", {"format_ok": base}),
+            run_from_scores(f"cand-{i}", {"format_ok": cand}),
+            rules,
+        )
+        failures += result.exit_code
+        below += result.limits[0].violated
+    assert below >= 15  # the precondition: what a floor applied to the mean alone would fail
+    assert failures <= 5  # a no-op change passes at least 1 - alpha of the time
+    # One such pair through the command path: 30 of 32 (0.9375) after 32 of 32 passes, marked ⚠️.
+    ids = IDS[:32]
+    cand_values = np.ones(32)
+    cand_values[[3, 17]] = 0.0
+    base = write_run(tmp_path, "s/0-base", {"format_ok": np.ones(32)}, ids=ids)
+    cand = write_run(tmp_path, "s/1-cand", {"format_ok": cand_values}, ids=ids)
+    result = run_gate(str(base), str(cand), rules, results_dir=tmp_path)
+    (floor,) = result.limits
+    assert result.exit_code == 0 and floor.violated and not floor.significant and not floor.failed
+    assert floor.candidate.mean == pytest.approx(0.9375) and floor.p_one_sided > 0.2
+    assert "⚠️ below floor, not significantly (Holm p" in render_gate_markdown(result)
+
+
+def test_large_drop_below_the_floor_fails(tmp_path: Path) -> None:
+    ids = IDS[:32]
+    worse = np.ones(32)
+    worse[:10] = 0.0  # 0.6875: far below 0.95 for 32 items
+    base = write_run(
+        tmp_path, "s/0-base", {"rougeL_f": base_scores()[:32], "format_ok": np.ones(32)}, ids=ids
+    )
+    cand = write_run(tmp_path, "s/1-cand", {"rougeL_f": base_scores()[:32], "format_ok": worse}, ids=ids)
+    result = run_gate(str(base), str(cand), load_rules(DEFAULT_RULES_FILE), results_dir=tmp_path)
+    (floor,) = result.limits
+    assert result.exit_code == 1 and result.failed == ["format_ok"]
+    assert floor.significant and floor.failed and floor.p_one_sided < 0.005
+    # Holm over the family: the rougeL_f and rougeLsum_f margins are absent, so rougeL_f and the floor.
+    assert floor.p_adjusted == pytest.approx(2 * floor.p_one_sided)
+    md = render_gate_markdown(result)
+    assert "| ❌ below floor |" in md and "Holm correction over 2 test(s)" in md
+    assert "**format_ok**: candidate mean 0.6875" in md.split("### Failed")[1]
+
+
+def test_ceiling_is_tested_like_a_floor(tmp_path: Path) -> None:
+    # judge_contradiction_rate is lower-is-better: the ceiling is a maximum on the candidate's mean.
+    rules = GateRules(ceilings={"judge_contradiction_rate": 0.10})
+    base = base_scores(seed=5, mean=0.09, sd=0.08)
+    noisy = base_scores(seed=30, mean=0.10, sd=0.08)  # 0.1087: above 0.10 by about one standard error
+    risen = base_scores(seed=7, mean=0.20, sd=0.08)
+    b = write_run(tmp_path, "s/0-base", {"judge_contradiction_rate": base})
+    within = run_gate(
+        str(b),
+        str(write_run(tmp_path, "s/1-noisy", {"judge_contradiction_rate": noisy})),
+        rules,
+        results_dir=tmp_path,
+    )
+    (ceiling,) = within.limits
+    assert ceiling.violated and not ceiling.baseline_violated and ceiling.candidate.mean > 0.10
+    assert within.exit_code == 0 and 0.05 < ceiling.p_one_sided < 0.5
+    assert ceiling.kind == "ceiling" and not ceiling.higher_is_better
+    assert "⚠️ above ceiling, not significantly" in render_gate_markdown(within)
+    above = run_gate(
+        str(b),
+        str(write_run(tmp_path, "s/2-risen", {"judge_contradiction_rate": risen})),
+        rules,
+        results_dir=tmp_path,
+    )
+    assert above.exit_code == 1 and above.failed == ["judge_contradiction_rate"]
+    assert above.limits[0].p_one_sided < 0.001 and "| ❌ above ceiling |" in render_gate_markdown(above)
+    # Far below the ceiling: the test's p is near 1 (the direction is not that of a floor).
+    assert run_gate(str(b), str(b), rules, results_dir=tmp_path).limits[0].p_one_sided > 0.99
+
+
+def test_alpha_decides_a_borderline_floor_and_margin(tmp_path: Path) -> None:
+    fmt = np.ones(N)
+    fmt[:9] = 0.0  # 0.85 on 60 items: one-sided p about 0.02 against the 0.95 floor
+    b = base_scores()
+    wobble = noise(11, sd=0.03)
+    wobble -= wobble.mean()
+    base = write_run(tmp_path, "s/0-base", {"format_ok": np.ones(N), "rougeL_f": b})
+    cand = write_run(tmp_path, "s/1-cand", {"format_ok": fmt, "rougeL_f": b - 0.016 + wobble})
+    for metric, field in (("format_ok", "floors"), ("rougeL_f", "margins")):
+        limits = {field: {metric: 0.95 if field == "floors" else 0.01}}
+        loose = run_gate(str(base), str(cand), GateRules(alpha=0.05, **limits), results_dir=tmp_path)
+        strict = run_gate(str(base), str(cand), GateRules(alpha=0.01, **limits), results_dir=tmp_path)
+        assert loose.failed == [metric] and strict.passed, metric
+        p = (loose.limits or loose.metrics)[0].p_adjusted
+        assert 0.01 < p < 0.05, (metric, p)  # borderline: alpha 0.05 rejects, alpha 0.01 does not
+        assert "α = 0.01" in render_gate_markdown(strict)
 
 
 def test_baseline_violations_rule_is_validated(tmp_path: Path) -> None:
