@@ -318,3 +318,30 @@ def test_a_clean_run_prints_no_python_warning_and_each_reason_once(tmp_path):
     lines = (sweep.stdout + sweep.stderr).splitlines()
     said = [line for line in lines if "metric 'bertscore' unavailable" in line]
     assert len(said) == 2 and sum("no-such-org/no-such-model" in line for line in said) == 1, said
+
+
+def test_the_gate_comment_on_a_replay_miss_shows_the_harness_reason(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 12)
+    proc = harness(
+        *run_args(
+            tmp_path, data, "http://127.0.0.1:9/v1", "cache.mode=replay", f"cache.path={tmp_path / 'x'}"
+        )
+    )
+    log = tmp_path / "candidate.log"
+    log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    report = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "ci" / "gate-failure-report.sh"),
+            str(proc.returncode),
+            "the candidate run failed",
+            str(log),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Prompt gate: the run failed (exit 2)" in report
+    assert "harness run: " in report and "cache.mode=replay: no recorded response for item 'it-" in report
+    assert "Recording responses" in report
+    assert "Traceback" not in report and "never retrieved" not in report
