@@ -77,3 +77,21 @@ def test_corrupt_parquet_is_a_dataset_error_naming_the_file(tmp_path):
     with pytest.raises(DatasetError) as info:
         _load(path)
     assert str(path) in str(info.value) and "parquet" in str(info.value)
+
+
+def test_a_hub_dataset_without_network_is_a_dataset_error_naming_it(monkeypatch):
+    import huggingface_hub.constants
+
+    import datasets
+    from harness.data import load
+
+    # Everything the loader may switch to offline mode is restored after the test.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", datasets.config.HF_HUB_OFFLINE)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", huggingface_hub.constants.HF_HUB_OFFLINE)
+    monkeypatch.setattr(load, "_hub_reachable", lambda timeout_s=3.0: False)
+    with pytest.raises(DatasetError) as info:
+        load_items(DatasetConfig(name="h", hub_id="no-such-org/no-such-dataset"))
+    message = str(info.value)
+    assert "field 'hub_id'" in message and "no-such-org/no-such-dataset" in message
+    assert "not in the Hugging Face cache" in message

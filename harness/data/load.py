@@ -305,6 +305,49 @@ def _load_with_datasets(builder: str, **kwargs: Any) -> Any:
     return datasets.load_dataset(builder, **kwargs)
 
 
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hub's endpoint answers a TCP connection (no request is sent)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def _load_from_hub(cfg: DatasetConfig) -> Any:
+    """A hub dataset through `datasets` (HF cache; HF_HUB_OFFLINE honoured). With no network the
+    cache is used at once instead of retrying for a minute; any failure is a DatasetError."""
+    where = f"conf/dataset/{cfg.name}.yaml"
+    if os.environ.get("HF_HUB_OFFLINE") != "1" and not _hub_reachable():
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        import huggingface_hub.constants
+
+        import datasets
+
+        datasets.config.HF_HUB_OFFLINE = True  # both read the variable at import time
+        huggingface_hub.constants.HF_HUB_OFFLINE = True
+    try:
+        return _load_with_datasets(cfg.hub_id, split=cfg.split)
+    except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        hint = (
+            " The Hub cannot be reached (or HF_HUB_OFFLINE=1) and the dataset is not in the Hugging Face "
+            "cache: download it where there is network and copy HF_HOME, or use data_files."
+            if offline
+            else ""
+        )
+        raise DatasetError(
+            cfg.name,
+            [Problem(where, "hub_id", f"cannot load {cfg.hub_id!r}: {type(exc).__name__}: {exc}.{hint}")],
+        ) from exc
+
+
 def _from_datasets(row: dict[str, Any]) -> dict[str, Any]:
     """A datasets row as a raw record: CSV cells decoded, and the None that datasets puts in
     columns a row lacks (arrow tables are rectangular) removed again."""
@@ -340,7 +383,7 @@ def load_items(cfg: DatasetConfig) -> list[Item]:
         paths = _local_files(cfg)
         items = validate_records([r for p in paths for r in _raw_rows(p)], cfg.name)
     else:
-        ds = _load_with_datasets(cfg.hub_id, split=cfg.split)
+        ds = _load_from_hub(cfg)
         items = validate_records(
             ((f"{cfg.hub_id}[{i}]", _from_datasets(row)) for i, row in enumerate(ds)), cfg.name
         )
