@@ -345,3 +345,22 @@ def test_the_gate_comment_on_a_replay_miss_shows_the_harness_reason(tmp_path):
     assert "harness run: " in report and "cache.mode=replay: no recorded response for item 'it-" in report
     assert "Recording responses" in report
     assert "Traceback" not in report and "never retrieved" not in report
+
+
+def test_a_judge_that_fails_on_every_item_is_shown_not_dropped(tmp_path):
+    data = make_dataset(tmp_path / "d.jsonl", 3)
+    # The same server answers the generator and the judge: the judge gets digests, not JSON.
+    with FakeOpenAI(lambda body: Reply(BULLETS)) as server:
+        proc = harness(
+            *run_args(tmp_path, data, server.api_base),
+            "judge=local",
+            f"judge.model.api_base={server.api_base}",
+        )
+    assert proc.returncode == 0, proc.stderr
+    board = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
+    (row,) = board["datasets"][0]["rows"]
+    assert row["judge_failed"] == 3
+    reason = row["metrics"]["judge_factual_precision"]["unavailable"]
+    assert "the judge failed on all 3 scored items" in reason
+    md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    assert "the judge failed on all 3 scored items" in md
