@@ -27,14 +27,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from harness.config import CONF_DIR
 from harness.errors import UsageError
 from harness.report.aggregate import ordered_score_keys
 from harness.report.stats import TESTS, Interval, PairedResult, bootstrap_ci, holm, paired_difference
 from harness.report.store import ROWS_FILE, RUN_FILE, read_jsonl, write_text_atomic
 from harness.score import registry
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_RULES_FILE = PROJECT_ROOT / "conf" / "gate" / "default.yaml"
+DEFAULT_RULES_FILE = CONF_DIR / "gate" / "default.yaml"
 
 # Every interval the gate and the comparison show is a 95% percentile bootstrap interval.
 CONFIDENCE = 0.95
@@ -1057,7 +1057,7 @@ def gate_command(
     candidate: str,
     *,
     rules_path: Path | str = DEFAULT_RULES_FILE,
-    results_dir: Path | str = PROJECT_ROOT / "results",
+    results_dir: Path | str = "results",
     report_path: Path | str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -1085,7 +1085,7 @@ def compare_command(
     run_b: str,
     *,
     metrics: Sequence[str] | str | None = None,
-    results_dir: Path | str = PROJECT_ROOT / "results",
+    results_dir: Path | str = "results",
     report_path: Path | str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
