@@ -30,7 +30,9 @@ commands:
                           CI gate for prompt changes: exit 0 pass, 1 regression, 2 usage error.
 
 --debug (any command) shows the traceback of an error instead of its one-line message.
-Config lives in conf/ (groups: dataset, model, prompt, metrics). See README.md.
+Config lives in conf/ (groups: dataset, model, prompt, metrics; from an installed wheel, the copy
+inside the package). Results go to ./results unless results_dir= (--results-dir) says otherwise.
+See README.md.
 """
 
 
@@ -126,12 +128,12 @@ def _report(command: str, exc: BaseException) -> int:
 def _leaderboard(argv: list[str]) -> int:
     import argparse
 
-    from harness.config import PROJECT_ROOT
+    from harness.config import default_results_dir
 
     parser = argparse.ArgumentParser(
         prog="harness leaderboard", description="Rebuild the leaderboard tables."
     )
-    parser.add_argument("--results-dir", type=Path, default=PROJECT_ROOT / "results")
+    parser.add_argument("--results-dir", type=Path, default=default_results_dir(), help="default ./results")
     parser.add_argument("--rank-by", default="rougeL_f", help="score column to rank by (default rougeL_f)")
     args = parser.parse_args(argv)
     if not (args.results_dir / "runs").is_dir():
@@ -245,7 +247,7 @@ def _judge_eval(argv: list[str]) -> int:
 def _gate(argv: list[str]) -> int:
     import argparse
 
-    from harness.config import PROJECT_ROOT
+    from harness.config import default_results_dir
     from harness.report.gate.commands import gate_command
     from harness.report.gate.rules import DEFAULT_RULES_FILE
 
@@ -258,7 +260,7 @@ def _gate(argv: list[str]) -> int:
     parser.add_argument(
         "--rules", default=str(DEFAULT_RULES_FILE), help="gate rules YAML (conf/gate/default.yaml)"
     )
-    parser.add_argument("--results-dir", default=str(PROJECT_ROOT / "results"))
+    parser.add_argument("--results-dir", default=str(default_results_dir()), help="default ./results")
     parser.add_argument("--report", default=None, help="also write the Markdown report to this file")
     try:
         args = parser.parse_args(argv)
@@ -276,14 +278,14 @@ def _gate(argv: list[str]) -> int:
 def _compare(argv: list[str]) -> int:
     import argparse
 
-    from harness.config import PROJECT_ROOT
+    from harness.config import default_results_dir
     from harness.report.gate.commands import compare_command
 
     parser = argparse.ArgumentParser(prog="harness compare", description="Paired comparison of two runs.")
     parser.add_argument("run_a")
     parser.add_argument("run_b")
     parser.add_argument("--metrics", default=None, help="comma-separated score columns (default: all shared)")
-    parser.add_argument("--results-dir", default=str(PROJECT_ROOT / "results"))
+    parser.add_argument("--results-dir", default=str(default_results_dir()), help="default ./results")
     parser.add_argument("--report", default=None, help="also write the Markdown table to this file")
     try:
         args = parser.parse_args(argv)

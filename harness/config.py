@@ -21,8 +21,24 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from harness.errors import UsageError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]
+# conf/ and the embedded datasets as the wheel carries them (setup.py maps them to harness/_data/).
+_PACKAGED_ROOT = Path(__file__).resolve().parent / "_data"
+
+
+def _resource_root() -> Path:
+    """Where conf/ and datasets/ are: the source tree when running from a checkout (or an editable
+    install of one), else the copy inside the installed package."""
+    if (_SOURCE_ROOT / "pyproject.toml").is_file() and (_SOURCE_ROOT / "conf" / "config.yaml").is_file():
+        return _SOURCE_ROOT
+    return _PACKAGED_ROOT
+
+
+# The project root: conf/ and datasets/ live here, and relative paths in conf/ resolve against it.
+PROJECT_ROOT = _resource_root()
 CONF_DIR = PROJECT_ROOT / "conf"
+# False when running from an installed wheel (no checkout): see project_path.
+FROM_CHECKOUT = PROJECT_ROOT == _SOURCE_ROOT
 
 
 class ConfigError(UsageError):
@@ -180,9 +196,21 @@ class HarnessConfig:
 
 
 def project_path(path: str | os.PathLike[str]) -> Path:
-    """A configured path: absolute as given, relative ones against the project root."""
+    """A configured path: absolute as given, relative ones against the project root (the checkout).
+    From an installed wheel, a relative path is looked up in the current directory first (the
+    user's own files), then in the files the package carries (conf/, datasets/)."""
     p = Path(path).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
+    if p.is_absolute():
+        return p
+    if FROM_CHECKOUT:
+        return PROJECT_ROOT / p
+    here = Path.cwd() / p
+    return here if here.exists() or not (PROJECT_ROOT / p).exists() else PROJECT_ROOT / p
+
+
+def default_results_dir() -> Path:
+    """Where runs, the leaderboard and the cache go unless told otherwise: ./results."""
+    return Path.cwd() / "results"
 
 
 def safe_name(value: str) -> str:
@@ -217,6 +245,8 @@ def register_resolvers() -> None:
     # Cached like Hydra's ${now:}: the sweep directory is resolved several times in one process.
     OmegaConf.register_new_resolver("uniq", unique_suffix, replace=True, use_cache=True)
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+    # conf/config.yaml: results_dir: ${results_default:} (./results, absolute)
+    OmegaConf.register_new_resolver("results_default", lambda: str(default_results_dir()), replace=True)
     _resolvers_registered = True
 
 

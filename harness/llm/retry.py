@@ -4,43 +4,47 @@ The harness calls litellm with `num_retries=0` and retries here, so that every a
 the model's rate limiter (`harness.llm.limits`), the server's Retry-After is honoured, and each
 failure's cause is recorded.
 
-What litellm 1.106.2 raises for an OpenAI-compatible server (`openai/<m>` + `api_base`; checked
-against a local http.server, see tests/test_retry.py):
+How a failure is classified. litellm's exception classes for HTTP error replies move between
+releases (a content-policy refusal from an OpenAI-compatible server is ContentPolicyViolationError
+in 1.106.2 and plain BadRequestError in 1.109.3; litellm also maps 403 to APIError, and 422 to
+BadRequestError), so `error_class` does not read litellm's subclass names. It reads:
 
-    server answer                       exception (status_code)                  error_class
-    429                                 RateLimitError (429)                     rate_limit
-    500                                 InternalServerError (500)                server_error
-    502 / 503                           BadGatewayError / ServiceUnavailableError server_error
-    504, 408                            Timeout (504 / 408)                      timeout
-    529 and other unmapped 5xx          APIError (529)                           server_error
-    400                                 BadRequestError (400)                    bad_request
-    400 "maximum context length ..."    ContextWindowExceededError (400)         context_window
-    400 invalid_request_error +         ContentPolicyViolationError (400)        content_policy
-        content_policy_violation
-    422                                 BadRequestError (422)                    bad_request
-    401                                 AuthenticationError (401)                auth
-    403                                 APIError (403) - not PermissionDenied    auth
-    404                                 NotFoundError (404)                      not_found
-    no answer within `timeout`          Timeout (408)                            timeout
-    connection refused / DNS / body     InternalServerError (500), with          connection
-      cut short                           openai.APIConnectionError in its chain
-    200 + invalid JSON / not an object  InternalServerError (500), with a         malformed_response
-      / no or non-list `choices` /        JSONDecodeError or litellm's "Empty or
-      choices of the wrong shape          invalid response" / "'choices'" /
-                                          "Invalid response object" in its chain
-    200 + {"error": {...}}              mapped by error.code, default 422 -> BadRequestError
-    200 + "choices": []                 no exception: a ModelResponse with no choices
-                                        (callers raise MalformedResponseError, below)
-    custom provider raising ValueError  APIConnectionError (500), the ValueError  other
-                                          as its cause (litellm's catch-all)
+1. the HTTP status the server answered with (`status_code` of the exception or its chain), and for
+   a 4xx the error body the server sent (`code`, `type`, `message` of the `{"error": {...}}` object,
+   which litellm and the openai SDK keep on the exceptions as `body`/`code`/`type`/`message`):
+   context-length and content-policy wording (OpenAI, Azure, DeepSeek, DashScope, llama.cpp, ...)
+   makes a 4xx `context_window` or `content_policy`; the status decides the rest;
+2. otherwise the transport: a timeout, a refused/cut connection, or a body that is not a usable
+   completion, wherever litellm buried it in the `__cause__`/`__context__` chain (litellm reports
+   a refused connection and a garbled 200 body both as InternalServerError 500);
+3. otherwise the status code alone (5xx server_error, litellm.APIError carries e.g. 529).
 
-So the exception class alone is not enough (a refused connection and a garbled body both arrive as
-InternalServerError 500; litellm's APIConnectionError is its catch-all for any unmapped error):
-`error_class` reads the `__cause__`/`__context__` chain. Class hierarchy (1.106.2):
-ContextWindowExceededError, ContentPolicyViolationError, UnsupportedParamsError ⊂ litellm
-BadRequestError ⊂ openai.BadRequestError; litellm Timeout ⊂ openai.APITimeoutError ⊂
-openai.APIConnectionError, but NOT ⊂ litellm.APIConnectionError; ServiceUnavailableError and
-BadGatewayError ⊂ openai.APIStatusError (not InternalServerError); litellm.APIError ⊂ openai.APIError.
+    server answer                                   error_class          retried
+    429                                             rate_limit           yes (Retry-After honoured)
+    500, 502, 503, 529 and other 5xx               server_error         yes
+    504, 408, no answer within `timeout`            timeout              yes
+    connection refused / DNS / body cut short       connection           yes
+    200 + invalid JSON / not an object / no or      malformed_response   yes
+      non-list `choices` / choices of the wrong
+      shape / `choices: []` (MalformedResponseError
+      from `require_choices`, below)
+    400 "maximum context length ..." or code        context_window       no
+      context_length_exceeded (also 413/422)
+    400 code content_policy_violation /             content_policy       no
+      content_filter, "safety system", DeepSeek's
+      "Content Exists Risk", DashScope's
+      data_inspection_failed, ...
+    400, 405, 411, 413, 414, 415, 422 otherwise     bad_request          no
+    401, 403, 407                                   auth                 no
+    404                                             not_found            no
+    409, 425                                        other                yes (as the OpenAI SDK does)
+    other 4xx; litellm's catch-all APIConnectionError other             no
+      with no transport error under it (a bug or
+      an unmapped error in a custom provider)
+
+Checked over real HTTP against tests/fake_openai.py with litellm 1.106.2 and 1.109.3
+(tests/test_retry.py); the only litellm class looked at is its catch-all APIConnectionError, and
+the transport classes are Python's, httpx's, aiohttp's and the openai SDK's own.
 
 Response headers: litellm attaches the HTTP response headers to the exception as
 `exc.litellm_response_headers` (an httpx.Headers). `exc.response.headers` is EMPTY for the mapped
@@ -104,6 +108,40 @@ _MALFORMED_MARKERS = (
     "Invalid response object",
 )
 _CHAIN_LIMIT = 32
+
+# Wording of a 4xx error body (code, type or message, lower-cased) that says the input does not fit
+# the model's context. litellm's own list (ExceptionCheckers) plus DashScope's; checked before the
+# content-policy markers, as litellm does.
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "maximum context limit",
+    "exceed context limit",
+    "exceeds the available context size",  # llama.cpp
+    "longer than the model's context length",
+    "exceeds the maximum number of tokens allowed",
+    "input tokens exceed the configured limit",
+    "`inputs` tokens + `max_new_tokens` must be",
+    "range of input length should be",  # DashScope (Qwen)
+    "prompt is too long",
+)
+# ... that says a content policy or safety filter refused the request.
+_POLICY_MARKERS = (
+    "content_policy_violation",
+    "content_filter",  # Azure OpenAI's code (also content_filter_policy)
+    "responsibleaipolicyviolation",
+    "content management policy",
+    "as a result of our safety system",
+    "as a result of the safety system",
+    "violating our usage policy",
+    "content exists risk",  # DeepSeek
+    "data_inspection_failed",  # DashScope (Qwen)
+    "datainspectionfailed",
+    "inappropriate content",
+    "considered high risk",  # Moonshot
+)
+# Fields of an exception that hold what the server said (never litellm_debug_info: it has the prompt).
+_BODY_FIELDS = ("code", "type", "body", "message")
 
 
 class MalformedResponseError(Exception):
@@ -197,24 +235,67 @@ def _is_malformed(e: BaseException) -> bool:
     return any(marker in text for marker in _MALFORMED_MARKERS)
 
 
+def _server_text(exc: BaseException) -> str:
+    """What the server said about an error (error code, type and message of its body), lower-cased,
+    from every exception of the chain."""
+    parts: list[str] = []
+    for e in _chain(exc):
+        for name in _BODY_FIELDS:
+            value = getattr(e, name, None)
+            if value is None:
+                continue
+            if isinstance(value, dict | list):
+                value = json.dumps(value, ensure_ascii=False, default=str)
+            parts.append(str(value))
+        if getattr(e, "message", None) is None:
+            parts.append(str(e))
+        status = getattr(e, "status_code", None)
+        if isinstance(status, str) and not status.strip().isdigit():
+            # A 200 carrying {"error": {"code": "content_filter"}}: litellm puts the code here.
+            parts.append(status)
+    return "\n".join(parts).lower()
+
+
+def _says(text: str, markers: tuple[str, ...]) -> bool:
+    return any(marker in text for marker in markers)
+
+
+def _litellm_says(exc: BaseException, name: str) -> bool:
+    """litellm's own verdict where a release has one (a hint only: the body decides without it)."""
+    return any(_isinstance(e, "litellm", name) for e in _chain(exc))
+
+
+def _client_error_class(exc: BaseException, status: int) -> str:
+    """A 4xx reply: the status, refined by the error body (context length, content policy)."""
+    if status == 429:
+        return "rate_limit"
+    if status not in (401, 404, 407):
+        text = _server_text(exc)
+        if _says(text, _CONTEXT_MARKERS) or _litellm_says(exc, "ContextWindowExceededError"):
+            return "context_window"
+        if _says(text, _POLICY_MARKERS) or _litellm_says(exc, "ContentPolicyViolationError"):
+            return "content_policy"
+    if status in (401, 403, 407):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status in (400, 405, 411, 413, 414, 415, 422):
+        return "bad_request"
+    return "other"
+
+
 # ------------------------------------------------------------------------------ public
 def error_class(exc: BaseException) -> str:
-    """A short stable cause for result rows and the leaderboard (one of ERROR_CLASSES)."""
+    """A short stable cause for result rows and the leaderboard (one of ERROR_CLASSES).
+
+    Decided by the HTTP status and the server's error body, not by litellm's exception subclass
+    (those change between litellm releases): see the module docstring."""
     if isinstance(exc, MalformedResponseError):
         return "malformed_response"
-    # 1. Errors the server stated with a 4xx status: trust the class litellm mapped it to.
-    if _isinstance(exc, "litellm", "ContextWindowExceededError"):
-        return "context_window"
-    if _isinstance(exc, "litellm", "ContentPolicyViolationError"):
-        return "content_policy"
-    if _isinstance(exc, "openai", "RateLimitError"):
-        return "rate_limit"
-    if _isinstance(exc, "openai", "AuthenticationError", "PermissionDeniedError"):
-        return "auth"
-    if _isinstance(exc, "openai", "NotFoundError"):
-        return "not_found"
-    if _isinstance(exc, "openai", "BadRequestError", "UnprocessableEntityError"):
-        return "bad_request"
+    # 1. The server answered with a 4xx: its status and error body decide (408 is a timeout).
+    status = _status_code(exc)
+    if status is not None and 400 <= status < 500 and status != 408:
+        return _client_error_class(exc, status)
     # 2. Transport and decoding failures, wherever litellm buried them in the chain.
     for e in _chain(exc):
         if _is_timeout(e):
@@ -226,21 +307,22 @@ def error_class(exc: BaseException) -> str:
     # 3. litellm's catch-all with no transport error under it: a bug or unmapped error, not the network.
     if _isinstance(exc, "litellm", "APIConnectionError"):
         return "other"
-    # 4. The status code (litellm.APIError carries e.g. 403, 409, 529).
-    status = _status_code(exc)
+    # 4. The status code (litellm.APIError carries e.g. 529); none: what the body says, if anything.
+    if status is None:
+        status = next((s for s in map(_status_code, _chain(exc)) if s is not None), None)
     if status is not None:
-        if status == 429:
-            return "rate_limit"
-        if status in (408, 504):
+        if status == 408 or status == 504:
             return "timeout"
         if status >= 500:
             return "server_error"
-        if status in (401, 403, 407):
-            return "auth"
-        if status == 404:
-            return "not_found"
-        if status in (400, 405, 411, 413, 414, 415, 422):
-            return "bad_request"
+        if 400 <= status < 500:
+            return _client_error_class(exc, status)
+        return "other"
+    text = _server_text(exc)
+    if _says(text, _CONTEXT_MARKERS):
+        return "context_window"
+    if _says(text, _POLICY_MARKERS):
+        return "content_policy"
     return "other"
 
 

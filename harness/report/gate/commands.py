@@ -12,7 +12,7 @@ from harness.report.gate.compare import compare_runs
 from harness.report.gate.decision import GateResult, decide
 from harness.report.gate.errors import GateUsageError
 from harness.report.gate.markdown import render_comparison_markdown, render_gate_markdown
-from harness.report.gate.rules import DEFAULT_RULES_FILE, PROJECT_ROOT, GateRules, load_rules
+from harness.report.gate.rules import DEFAULT_RULES_FILE, GateRules, load_rules
 from harness.report.gate.runs import load_run, resolve_run
 from harness.results.store import write_text_atomic
 
@@ -35,7 +35,7 @@ def gate_command(
     candidate: str,
     *,
     rules_path: Path | str = DEFAULT_RULES_FILE,
-    results_dir: Path | str = PROJECT_ROOT / "results",
+    results_dir: Path | str = "results",
     report_path: Path | str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -63,7 +63,7 @@ def compare_command(
     run_b: str,
     *,
     metrics: Sequence[str] | str | None = None,
-    results_dir: Path | str = PROJECT_ROOT / "results",
+    results_dir: Path | str = "results",
     report_path: Path | str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.config import CONF_DIR
 from harness.report.gate.errors import GateUsageError
 from harness.report.stats import TESTS
 from harness.score import registry
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_RULES_FILE = PROJECT_ROOT / "conf" / "gate" / "default.yaml"
+DEFAULT_RULES_FILE = CONF_DIR / "gate" / "default.yaml"
 
 RULE_FIELDS = (
     "alpha",
