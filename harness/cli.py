@@ -28,6 +28,9 @@ commands:
                           paired comparison of two runs on their common items.
   gate --baseline B --candidate C [--rules conf/gate/default.yaml] [--report FILE]
                           CI gate for prompt changes: exit 0 pass, 1 regression, 2 usage error.
+  ingest PATH... --out DIR [--format auto|weekly|crawled|daily] [--date YYYY-MM-DD]
+                          turn weekly 要点解析 digests, crawled articles and daily digests
+                          (files or folders) into a dataset: DIR/items.jsonl, leftovers, report.
 
 --debug (any command) shows the traceback of an error instead of its one-line message.
 Config lives in conf/ (groups: dataset, model, prompt, metrics; from an installed wheel, the copy
@@ -296,12 +299,81 @@ def _compare(argv: list[str]) -> int:
     )
 
 
+INGEST_EPILOG = """\
+formats (--format auto detects each file):
+  weekly   the reference digest: '## section', '### title', '> 要点解析:', '- ' bullets,
+           '原文链接:[url](url)'; each item is a reference (title, url, section, bullets, date)
+  crawled  article records: '标题:', '链接:', '总结:' (the article) and further 'key: value' fields
+  daily    daily digest: '摘要：', then '热点资讯' items (a **bold** title and its paragraphs)
+
+References are joined to sources by normalised URL (scheme, www./m., trailing slash, fragment and
+tracking parameters such as utm_* ignored), then by title similarity (--title-threshold).
+Writes DIR/items.jsonl and items.parquet (joined items only), references_without_source.jsonl,
+sources_without_reference.jsonl and report.json. Problems name the file and line; the other files
+still ingest. Exit 0 when something was read, 2 when nothing usable was.
+
+e.g.  harness ingest archive/weekly/ archive/crawled/ --out datasets/my_archive
+      harness run dataset.name=my_archive 'dataset.data_files=["datasets/my_archive/items.jsonl"]'
+"""
+
+
+def _ingest(argv: list[str]) -> int:
+    import argparse
+
+    from harness.data.ingest.join import DEFAULT_TITLE_THRESHOLD
+
+    parser = argparse.ArgumentParser(
+        prog="harness ingest",
+        description="Turn digest archives and crawled articles into an evaluation dataset.",
+        epilog=INGEST_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders (walked)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--format", default="auto", choices=["auto", "weekly", "crawled", "daily"])
+    parser.add_argument(
+        "--date", default=None, metavar="YYYY-MM-DD", help="date of items (else from file names)"
+    )
+    parser.add_argument(
+        "--encoding", default=None, help="encoding of every file (default: UTF-8, else GBK/GB18030 detected)"
+    )
+    parser.add_argument(
+        "--title-threshold",
+        type=float,
+        default=DEFAULT_TITLE_THRESHOLD,
+        help=f"title similarity (0-1] to join when no URL matches (default {DEFAULT_TITLE_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--name", default=None, help="dataset name in the suggested run command (default: DIR's name)"
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    from harness.data.ingest import ingest
+
+    result = ingest(
+        args.paths,
+        args.out,
+        fmt=args.format,
+        date=args.date,
+        encoding=args.encoding,
+        title_threshold=args.title_threshold,
+        name=args.name,
+    )
+    for problem in result.problems:
+        print(f"harness ingest: {problem.level}: {problem}", file=sys.stderr)
+    print(result.summary)
+    return 0
+
+
 COMMANDS = {
     "run": _run,
     "leaderboard": _leaderboard,
     "judge-eval": _judge_eval,
     "gate": _gate,
     "compare": _compare,
+    "ingest": _ingest,
 }
 
 

@@ -52,7 +52,15 @@ class DatasetConfig:
     data_files: list[str] = field(default_factory=list)
     # ... or a dataset on the Hugging Face hub (uses the HF cache; honours HF_HUB_OFFLINE).
     hub_id: str | None = None
+    # The hub dataset's subset (its config name, `name=` of datasets.load_dataset; `name` above is
+    # the harness's name for the dataset) and revision (a branch, tag or commit).
+    subset: str | None = None
+    revision: str | None = None
     split: str = "train"
+    # Your table's own column names for schema fields, e.g. {title: 标题, url: 链接, source: 总结,
+    # reference: 要点解析}. A mapped `reference` cell that is text is split into bullets ("- " lines,
+    # else one bullet per line); without an `id` column, ids are row numbers.
+    columns: dict[str, str] = field(default_factory=dict)
     # Evaluate only the first N items (quick checks); null = all.
     limit: int | None = None
     description: str = ""
@@ -137,11 +145,18 @@ class FormatConfig:
 
 
 @dataclass
+class CompressionConfig:
+    # Source characters ÷ digest characters per item: how much reading the digest saves.
+    enabled: bool = True
+
+
+@dataclass
 class MetricsConfig:
     rouge: RougeConfig = field(default_factory=RougeConfig)
     bertscore: BertScoreConfig = field(default_factory=BertScoreConfig)
     facts: FactsConfig = field(default_factory=FactsConfig)
     format: FormatConfig = field(default_factory=FormatConfig)
+    compression: CompressionConfig = field(default_factory=CompressionConfig)
     # Metrics declared in other files of harness/score/: name -> options (`enabled: false` turns
     # one off); the built-in metrics above have typed sections.
     extra: dict[str, Any] = field(default_factory=dict)

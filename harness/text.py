@@ -16,6 +16,12 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
+def char_count(text: str) -> int:
+    """Characters excluding whitespace (a digest's length as the format and compression metrics
+    count it; punctuation counts, "GPT-4" is 5)."""
+    return sum(1 for ch in text if not ch.isspace())
+
+
 def split_sentences(text: str) -> list[str]:
     """Split Chinese (or mixed) text into sentences on 。！？…!? and line breaks.
 

@@ -108,13 +108,14 @@ def test_the_pareto_front_follows_the_metric_direction():
 
 def test_declarations_cover_every_score_a_built_in_scorer_writes():
     from harness.score.bertscore import VALUE_KEYS as BERT
+    from harness.score.compression import VALUE_KEYS as COMPRESSION
     from harness.score.facts import VALUE_KEYS as FACTS
     from harness.score.format import VALUE_KEYS as FORMAT
     from harness.score.judge import CLAIM_KEYS, COVERAGE_KEYS
     from harness.score.rouge import VALUE_KEYS as ROUGE
 
     declared = {c.key for c in registry.columns()}
-    assert {*ROUGE, *BERT, *FACTS, *FORMAT, *CLAIM_KEYS, *COVERAGE_KEYS} <= declared
+    assert {*ROUGE, *BERT, *FACTS, *FORMAT, *COMPRESSION, *CLAIM_KEYS, *COVERAGE_KEYS} <= declared
     assert registry.lower_is_better("judge_contradiction_rate")
     assert registry.lower_is_better("facts_entity_unsupported_rate")
     assert not registry.lower_is_better("rougeL_f")

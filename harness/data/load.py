@@ -5,6 +5,9 @@ the line (or row) and the field. Hub datasets load through HF `datasets` (HF cac
 HF_HUB_OFFLINE) and are checked by row index. `datasets` is not used for local files: it coerces
 types silently (a date string becomes a timestamp, missing fields become None) and reports mixed
 types as pyarrow errors without a line number.
+
+`dataset.columns` maps a table's own column names (Chinese ones included) to the schema's fields
+before validation; `dataset.subset` and `dataset.revision` pick a hub dataset's subset and version.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +65,7 @@ def _raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
             yield str(path), Problem(str(path), None, f"cannot read as parquet: {exc}")
             return
         for i, row in enumerate(table.to_pylist()):
-            yield f"{path}:row {i + 1}", row
+            yield f"{path}:row {i + 1}", _from_datasets(row)
         return
     if suffix == ".csv":
         yield from _csv_rows(path)
@@ -269,6 +273,63 @@ def validate_records(records: Iterable[tuple[str, Any]], dataset: str) -> list[I
     return items
 
 
+def split_bullet_text(text: str) -> list[str]:
+    """A reference written as one text cell: its "- " / "1." / "①" bullets (the reply parser's
+    rules: markers, wrapped lines, a 要点解析 header); without markers, blank-line paragraphs, else
+    one bullet per line."""
+    from harness.generate.parse import parse_bullets
+
+    parsed = parse_bullets(text)
+    if "no_bullet_markers" in parsed.flags and not re.search(r"\n\s*\n", text.strip()):
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return list(parsed.bullets)
+
+
+def _check_columns(cfg: DatasetConfig) -> None:
+    fields = REQUIRED_FIELDS + OPTIONAL_FIELDS
+    problems = [
+        Problem(
+            f"conf/dataset/{cfg.name}.yaml",
+            f"columns.{name}",
+            f"not a schema field: map your columns to {', '.join(fields)}",
+        )
+        for name in cfg.columns
+        if name not in fields
+    ]
+    problems += [
+        Problem(f"conf/dataset/{cfg.name}.yaml", f"columns.{name}", "needs a column name")
+        for name, column in cfg.columns.items()
+        if not isinstance(column, str) or not column.strip()
+    ]
+    if problems:
+        raise DatasetError(cfg.name, problems)
+
+
+def map_columns(records: Iterable[tuple[str, Any]], columns: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    """Rename a table's own columns to schema fields (`dataset.columns`: field -> column). A text
+    `reference` cell is split into bullets; a table without an `id` column gets `row-N` ids."""
+    for number, (where, record) in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            yield where, record
+            continue
+        missing = [(name, column) for name, column in columns.items() if column not in record]
+        if missing:
+            have = ", ".join(map(str, record)) or "none"
+            for name, column in missing:
+                yield (
+                    where,
+                    Problem(where, column, f"column not found (dataset.columns.{name}); columns: {have}"),
+                )
+            continue
+        out = {k: v for k, v in record.items() if k not in columns.values()}
+        out.update({name: record[column] for name, column in columns.items()})
+        if isinstance(out.get("reference"), str) and "reference" in columns:
+            out["reference"] = split_bullet_text(out["reference"])
+        if "id" not in out:
+            out["id"] = f"row-{number}"
+        yield where, out
+
+
 def _local_files(cfg: DatasetConfig) -> list[Path]:
     paths = [project_path(p) for p in cfg.data_files]
     problems = []
@@ -333,7 +394,7 @@ def _load_from_hub(cfg: DatasetConfig) -> Any:
         datasets.config.HF_HUB_OFFLINE = True  # both read the variable at import time
         huggingface_hub.constants.HF_HUB_OFFLINE = True
     try:
-        return _load_with_datasets(cfg.hub_id, split=cfg.split)
+        return _load_with_datasets(cfg.hub_id, name=cfg.subset, revision=cfg.revision, split=cfg.split)
     except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
         hint = (
@@ -377,16 +438,24 @@ def load_items(cfg: DatasetConfig) -> list[Item]:
                 )
             ],
         )
+    _check_columns(cfg)
+    records: Iterable[tuple[str, Any]]
     if cfg.data_files:
         # Local files are read here, not through `datasets`: its JSON loader turns "2024-05-10"
         # into a timestamp and its errors cannot name a line; our reader is exact and strict.
         paths = _local_files(cfg)
-        items = validate_records([r for p in paths for r in _raw_rows(p)], cfg.name)
+        records = (r for p in paths for r in _raw_rows(p))
     else:
         ds = _load_from_hub(cfg)
-        items = validate_records(
-            ((f"{cfg.hub_id}[{i}]", _from_datasets(row)) for i, row in enumerate(ds)), cfg.name
+        label = (
+            cfg.hub_id
+            + (f":{cfg.subset}" if cfg.subset else "")
+            + (f"@{cfg.revision}" if cfg.revision else "")
         )
+        records = ((f"{label}[{i}]", _from_datasets(row)) for i, row in enumerate(ds))
+    if cfg.columns:
+        records = map_columns(records, dict(cfg.columns))
+    items = validate_records(records, cfg.name)
     if cfg.limit is not None:
         if cfg.limit < 1:
             raise DatasetError(

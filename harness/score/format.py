@@ -23,6 +23,7 @@ from typing import Any
 from harness.data.schema import Item
 from harness.score.base import MetricResult, score_each
 from harness.score.registry import Column, Metric, register
+from harness.text import char_count
 
 METRIC_VERSION = "format/1"
 VALUE_KEYS = ("format_bullet_count_ok", "format_length_ok_rate", "format_chinese_share", "format_ok")
@@ -44,7 +45,7 @@ def is_cjk(ch: str) -> bool:
 
 def bullet_length(text: str) -> int:
     """Characters excluding whitespace."""
-    return sum(1 for ch in text if not ch.isspace())
+    return char_count(text)
 
 
 def chinese_share(texts: Sequence[str]) -> float:
