@@ -308,6 +308,9 @@ def test_ranking_by_a_lower_is_better_column_and_by_an_unknown_one(tmp_path):
     entries = collect(tmp_path)
     rate = "facts_number_unsupported_rate"
     for e, value in zip(entries, (0.5, 0.1), strict=True):
+        # Ranking reads per-item values (on the items every row scored), the table the means.
+        for row in e["rows"]:
+            row["scores"][rate] = value
         e["summary"]["means"][rate] = value
     ranked = build_board(entries, rank_by=rate)["datasets"][0]["rows"]
     assert len(ranked) == 2
