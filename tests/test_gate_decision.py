@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats as sps
 
 from harness.report.gate import GateRules, GateUsageError, decide, render_gate_markdown
 from harness.report.gate.runs import build_run, run_from_scores
+from tests.scipy_reference import bootstrap_null_p_less, scipy_bootstrap
 
 FLOOR = {"floors": {"format_ok": 0.95}}
 
@@ -165,18 +165,6 @@ def test_failed_items_in_the_baseline_are_excluded_even_when_they_carry_scores()
 # -- the numbers printed: settings reach every interval and test ---------------------------------
 
 
-def _scipy(x: np.ndarray, n_resamples: int, seed: int):
-    return sps.bootstrap(
-        (np.asarray(x),),
-        np.mean,
-        n_resamples=n_resamples,
-        confidence_level=0.95,
-        method="percentile",
-        vectorized=True,
-        random_state=np.random.default_rng(seed),
-    )
-
-
 def test_printed_intervals_and_p_follow_the_rules_settings() -> None:
     # Non-default test, seed and resamples: every interval is a 95% percentile bootstrap interval
     # with the rules' seed and resamples (as scipy computes it), and the one-sided p is the
@@ -195,7 +183,7 @@ def test_printed_intervals_and_p_follow_the_rules_settings() -> None:
     )
     m = result.metrics[0]
     for shown, values in ((m.baseline, base), (m.candidate, cand)):
-        ci = _scipy(values, r, seed).confidence_interval
+        ci = scipy_bootstrap(values, r, seed).confidence_interval
         assert (shown.low, shown.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
         assert (shown.confidence, shown.method, shown.seed, shown.n_resamples) == (
             0.95,
@@ -204,19 +192,12 @@ def test_printed_intervals_and_p_follow_the_rules_settings() -> None:
             r,
         )
     d = cand - base
-    ci = _scipy(d, r, seed).confidence_interval
+    ci = scipy_bootstrap(d, r, seed).confidence_interval
     assert (m.diff_low, m.diff_high) == pytest.approx((ci.low, ci.high), rel=1e-9)
-    shifted = d + margin
-    null = _scipy(shifted, r, seed).bootstrap_distribution
-    null = null - null.mean()
-    tol = 1e-9 * np.abs(shifted).max()
-    assert m.p_one_sided == pytest.approx((np.count_nonzero(null <= shifted.mean() + tol) + 1) / (r + 1))
+    assert m.p_one_sided == pytest.approx(bootstrap_null_p_less(d + margin, r, seed))
     assert m.p_adjusted == m.p_one_sided  # a family of one
     # The floor's test uses the same settings: candidate - floor under the bootstrap null.
     fmt = ones(40, 4)
     floor = gate({"format_ok": fmt}, {"format_ok": fmt}, test="bootstrap", seed=seed, n_resamples=r, **FLOOR)
-    dl = np.array(fmt) - 0.95
-    null = _scipy(dl, r, seed).bootstrap_distribution
-    null = null - null.mean()
-    expected = (np.count_nonzero(null <= dl.mean() + 1e-9 * np.abs(dl).max()) + 1) / (r + 1)
+    expected = bootstrap_null_p_less(np.array(fmt) - 0.95, r, seed)
     assert floor.limits[0].p_one_sided == pytest.approx(expected)

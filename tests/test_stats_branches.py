@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats as sps
 
 from harness.report.stats import (
     bootstrap_ci,
@@ -17,20 +16,9 @@ from harness.report.stats import (
     indistinguishable_from_leader,
     paired_difference,
 )
+from tests.scipy_reference import bootstrap_null_p_less, scipy_bootstrap
 
 IDS = [f"i{k:02d}" for k in range(20)]
-
-
-def _scipy(x: np.ndarray, n_resamples: int, seed: int, method: str = "percentile", confidence: float = 0.95):
-    return sps.bootstrap(
-        (x,),
-        np.mean,
-        n_resamples=n_resamples,
-        confidence_level=confidence,
-        method=method,
-        vectorized=True,
-        random_state=np.random.default_rng(seed),
-    )
 
 
 def test_bootstrap_test_uses_the_centred_bootstrap_null_not_sign_flips() -> None:
@@ -42,11 +30,11 @@ def test_bootstrap_test_uses_the_centred_bootstrap_null_not_sign_flips() -> None
     d = a - b
     diff = d.mean()
     r = paired_difference(a, b, ids_a=ids, ids_b=ids, test="bootstrap", n_resamples=999, seed=3)
-    null = _scipy(d, 999, 3).bootstrap_distribution
+    assert r.p_one_sided_less == pytest.approx(bootstrap_null_p_less(d, 999, 3))
+    null = scipy_bootstrap(d, 999, 3).bootstrap_distribution
     null = null - null.mean()
-    tol = 1e-9 * np.abs(d).max()
-    assert r.p_one_sided_less == pytest.approx((np.count_nonzero(null <= diff + tol) + 1) / 1000)
-    assert r.p_value == pytest.approx((np.count_nonzero(np.abs(null) >= abs(diff) - tol) + 1) / 1000)
+    two = np.count_nonzero(np.abs(null) >= abs(diff) - 1e-9 * np.abs(d).max())
+    assert r.p_value == pytest.approx((two + 1) / 1000)
     flip = paired_difference(a, b, ids_a=ids, ids_b=ids, test="randomization", n_resamples=999, seed=3)
     assert r.test == "bootstrap" and flip.test == "randomization"
     assert abs(r.p_value - flip.p_value) > 0.02
@@ -82,7 +70,7 @@ def test_paired_bca_interval_is_bca_of_the_differences() -> None:
     a = rng.lognormal(size=20)
     b = rng.lognormal(size=20) * 0.5
     r = paired_difference(a, b, ids_a=IDS, ids_b=IDS, method="bca", n_resamples=999, seed=2)
-    ci = _scipy(a - b, 999, 2, method="BCa").confidence_interval
+    ci = scipy_bootstrap(a - b, 999, 2, method="BCa").confidence_interval
     assert r.method == "bca"
     assert (r.low, r.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
 
@@ -91,7 +79,7 @@ def test_bca_counts_ties_half_like_scipy_on_zero_one_data() -> None:
     x = np.array([1.0] * 16 + [0.0] * 4)  # every resampled mean is a multiple of 0.05: many ties
     for seed in (0, 1):
         iv = bootstrap_ci(x, method="bca", n_resamples=999, seed=seed)
-        ci = _scipy(x, 999, seed, method="BCa").confidence_interval
+        ci = scipy_bootstrap(x, 999, seed, method="BCa").confidence_interval
         assert (iv.low, iv.high) == pytest.approx((ci.low, ci.high), rel=1e-9), seed
 
 
@@ -99,7 +87,7 @@ def test_confidence_level_reaches_the_interval() -> None:
     x = np.random.default_rng(8).normal(size=30)
     for confidence in (0.8, 0.99):
         iv = bootstrap_ci(x, confidence=confidence, n_resamples=500, seed=5)
-        ci = _scipy(x, 500, 5, confidence=confidence).confidence_interval
+        ci = scipy_bootstrap(x, 500, 5, confidence=confidence).confidence_interval
         assert (iv.low, iv.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
         assert iv.confidence == confidence
 
