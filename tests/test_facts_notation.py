@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.score.factcheck import extract_quantities, unsupported_quantities
+from harness.score.factcheck import extract_quantities, parse_chinese_number, unsupported_quantities
+from harness.score.factcheck.quantity_support import quantity_check
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,9 @@ from harness.score.factcheck import extract_quantities, unsupported_quantities
         ("十余人参与", "十余人参与"),
         ("增长百分之五", "增长5%"),
         ("增长百分之35", "增长35%"),
+        # a digit after the last place unit is the next lower place: 一万五 = 1.5 万
+        ("用户一万五", "用户达1.5万"),
+        ("售价三千五元", "售价3500元"),
     ],
 )
 def test_supported_across_notations(summary: str, source: str) -> None:
@@ -91,6 +95,9 @@ def test_supported_across_notations(summary: str, source: str) -> None:
         ("2022 年 2 月 14 日", "2023年2月14日"),
         # a date part supports a bare integer, not a percentage
         ("增长 12%", "公司于12月发布"),
+        ("投资 12 亿元", "公司于12月发布"),
+        # 元宇宙 does not name the yuan
+        ("投资 30 亿元", "投资 30 亿，布局元宇宙"),
         # hedged, off by more than its precision allows
         ("约 7.6 亿", "7.05 亿"),
     ],
@@ -181,3 +188,35 @@ def test_ranges_and_big_counts_give_one_quantity_each() -> None:
         ("4万美元", 4e4, "USD"),
     ]
     assert [q.value for q in extract_quantities("1000 至 5000 条")] == [1000.0, 5000.0]
+
+
+def test_counts_with_da_are_counted_once_and_compared_by_noun() -> None:
+    # An Arabic "6 大应用" is an ordinary number (counted once); "六大应用" is a count of 应用.
+    assert [q.surface for q in quantity_check("推出 6 大应用", "推出六大应用")[0]] == ["6"]
+    assert [q.surface for q in quantity_check("推出六大应用", "推出6大应用")[0]] == ["六大应用"]
+    assert unsupported_quantities("推出六大应用", "推出五大应用") == ["六大应用"]
+
+
+def test_surfaces_keep_latin_units_and_the_longest_well_formed_numeral() -> None:
+    assert [q.surface for q in extract_quantities("训练数据3000亿token")] == ["3000亿token"]
+    # 三百五五 is no numeral: its longest well-formed prefix 三百五 (350) is read.
+    assert [(q.surface, q.value) for q in extract_quantities("发布三百五五款")] == [("三百五", 350.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "step"),
+    [
+        ("三百五", 350, 1),
+        ("一百二", 120, 1),
+        ("三千五", 3500, 1),
+        ("二十五", 25, 1),
+        ("三百零五", 305, 1),
+        ("一千零二", 1002, 1),
+        ("一万五", 15_000, 1000),
+        ("三亿五", 350_000_000, 10_000_000),
+        ("一万零五", 10_005, 1),
+        ("一万五千", 15_000, 1),
+    ],
+)
+def test_a_digit_after_the_last_place_unit_is_the_next_lower_place(text: str, value: int, step: int) -> None:
+    assert parse_chinese_number(text) == (value, step)
