@@ -55,6 +55,9 @@ from harness.score.factcheck.quantity_support import quantity_check
         # every date of a source is considered, not only the first
         ("8月31日上线", "公司2月19日宣布，产品8月31日上线"),
         ("2月19日宣布", "公司2月19日宣布，产品8月31日上线"),
+        # numbers inside model names and the magnitude of a range count on the source side
+        ("第 4 代模型", "发布GPT-4模型"),
+        ("融资 5 亿美元", "融资5-10 亿美元"),
         # a bare integer is supported by a date part
         ("七部门", "2023年7月，七部门联合发布"),
         # Chinese numerals: 十-led, 百分之 with one numeral or Arabic digits
