@@ -44,6 +44,7 @@ from harness.score.factcheck.quantity_support import quantity_check
         # dates: separators, 号, Chinese months, January, days 1 and 31
         ("2023年12月19日发布", "于2023.12.19发布"),
         ("19 日发布", "19号发布"),
+        ("3月2日发布", "3月2号发布"),
         ("9 月发布", "九月发布"),
         ("2023年1月10日发布", "2023-01-10 发布"),
         ("2022年3月1日发布", "2022/3/1 发布"),
