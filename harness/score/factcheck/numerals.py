@@ -47,6 +47,8 @@ def _cn_below_wan(s: str) -> int | None:
             last_was_digit = False
         else:
             return None
+    if digit and len(s) > 1 and s[-2] in _CN_SMALL_UNITS:
+        return total + digit * _CN_SMALL_UNITS[s[-2]] // 10  # 三百五 = 350, 三千五 = 3500 (三百零五 = 305)
     return total + (digit or 0)
 
 
@@ -79,6 +81,10 @@ def parse_chinese_number(s: str) -> tuple[float, float] | None:
                 value += head_value[0] * mult
                 if not rest:
                     step = mult
+                elif rest in CN_DIGITS and CN_DIGITS[rest]:
+                    step = mult / 10  # 一万五 = 15000, 三亿五 = 3.5 亿 (一万零五 = 10005)
+                    value += CN_DIGITS[rest] * step
+                    rest = ""
         small = _cn_below_wan(rest)
         if small is None:
             return None
