@@ -72,3 +72,17 @@ def test_cli_wide_flag_writes_the_wide_table(tmp_path: Path) -> None:
         .startswith("# Leaderboard (all columns)")
     )
     assert main(["leaderboard", "--results-dir", str(tmp_path)]) == 0
+
+
+def test_a_missing_value_is_n_a_with_its_reason_never_blank() -> None:
+    a, b = _entry("a", 0.0), _entry("b", 0.05)
+    for row in b["rows"]:
+        del row["scores"]["bertscore_f1"]  # b ran without BERTScore (metric off)
+    b["summary"] = summarize(b["rows"])
+    board = build_board([a, b], "rougeL_f")
+    rows = {r["model"]: r for r in board["datasets"][0]["rows"]}
+    assert "mean" in rows["a"]["metrics"]["bertscore_f1"]
+    assert "not computed in this run" in rows["b"]["metrics"]["bertscore_f1"]["unavailable"]
+    md = render_markdown(board)
+    (line,) = [row for row in _rows(md) if row[1].strip().startswith("b")]
+    assert "n/a [1]" in line[6] and "[1] not computed in this run" in md
