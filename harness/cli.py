@@ -19,7 +19,7 @@ commands:
                                 harness run model=lead dataset.limit=5 metrics.bertscore.enabled=false
                           `harness run --help` shows Hydra's help and the config groups;
                           `harness run --cfg job` prints the composed config without running.
-  leaderboard [--results-dir DIR] [--rank-by METRIC]
+  leaderboard [--results-dir DIR] [--rank-by METRIC] [--wide]
                           rebuild results/leaderboard.{md,csv,json} and the HTML site.
   judge-eval [OVERRIDES...]
                           measure the LLM judge (judge=<model>) and the deterministic fact
@@ -138,6 +138,11 @@ def _leaderboard(argv: list[str]) -> int:
     )
     parser.add_argument("--results-dir", type=Path, default=default_results_dir(), help="default ./results")
     parser.add_argument("--rank-by", default="rougeL_f", help="score column to rank by (default rougeL_f)")
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="also write leaderboard-wide.md: every column with its interval (leaderboard.md is compact)",
+    )
     args = parser.parse_args(argv)
     if not (args.results_dir / "runs").is_dir():
         print(
@@ -149,7 +154,7 @@ def _leaderboard(argv: list[str]) -> int:
     from harness.report.leaderboard import build_leaderboard
 
     try:
-        paths = build_leaderboard(args.results_dir, args.rank_by)
+        paths = build_leaderboard(args.results_dir, args.rank_by, wide=args.wide)
     except LeaderboardError as exc:
         print(f"harness leaderboard: {exc}", file=sys.stderr)
         return 2

@@ -598,11 +598,17 @@ def make_judge(cfg: HarnessConfig, cache: Any, budget: Budget | None) -> Any:
 
 
 class _Progress:
-    """A rich progress bar on a terminal (done/total, rate, ETA, failures); log lines otherwise."""
+    """A rich progress bar on a terminal (done/total, rate, ETA, failures); log lines otherwise.
+
+    The rate counts only items finished in this process (a resumed run's carried items are not
+    work done now). While the bar is live, log records are written through rich's redirected stderr,
+    so a warning prints on its own line above the bar instead of being glued onto it."""
 
     def __init__(self, label: str, total: int, already_done: int, enabled: bool):
         self.label, self.total, self.done, self.failed = label, total, already_done, 0
+        self.carried = already_done
         self.bar: Any = None
+        self._streams: list[tuple[logging.StreamHandler, Any]] = []
         if enabled and sys.stderr.isatty():
             from rich.progress import (
                 BarColumn,
@@ -625,9 +631,20 @@ class _Progress:
             )
         self.started = time.perf_counter()
 
+    @property
+    def rate(self) -> float:
+        """Items per second finished by this process."""
+        return (self.done - self.carried) / max(1e-9, time.perf_counter() - self.started)
+
     def __enter__(self) -> _Progress:
         if self.bar is not None:
-            self.bar.start()
+            terminal = {id(sys.stdout): "stdout", id(sys.stderr): "stderr"}
+            self.bar.start()  # from here sys.stdout and sys.stderr print above the live bar
+            for logger in (logging.getLogger(), log):
+                for handler in logger.handlers:
+                    name = terminal.get(id(getattr(handler, "stream", None)))
+                    if isinstance(handler, logging.StreamHandler) and name:
+                        self._streams.append((handler, handler.setStream(getattr(sys, name))))
             self.task = self.bar.add_task(
                 self.label, total=self.total, completed=self.done, rate=0.0, failed=0
             )
@@ -636,7 +653,7 @@ class _Progress:
     def advance(self, ok: bool) -> None:
         self.done += 1
         self.failed += not ok
-        rate = self.done / max(1e-9, time.perf_counter() - self.started)
+        rate = self.rate
         if self.bar is not None:
             self.bar.update(self.task, completed=self.done, rate=rate, failed=self.failed)
         elif self.done % max(1, self.total // 10) == 0 or self.done == self.total:
@@ -646,4 +663,6 @@ class _Progress:
 
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
+            for handler, stream in self._streams:
+                handler.setStream(stream)
             self.bar.stop()

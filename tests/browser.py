@@ -4,8 +4,10 @@ Uses Debian's `/usr/bin/chromium` and `/usr/bin/chromedriver`, passed explicitly
 (`Service(executable_path=...)`, `options.binary_location`), so Selenium Manager never runs and
 nothing is downloaded by a browser tool. When they are missing and the tests run as root, the
 packages `chromium` and `chromium-driver` are installed with apt (`apt-get update` once per
-session; slow only the first time on a machine). If they still cannot be had, the tests that need
-a browser are skipped with the reason, or fail when the environment variable CI is set.
+session; slow only the first time on a machine); tests that check Chinese rendering install a CJK
+font (`fonts-noto-cjk`) the same way when fontconfig knows none (`require_cjk_font`). If they
+still cannot be had, the tests that need them are skipped with the reason, or fail when the
+environment variable CI is set.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 APT_PACKAGES = ("chromium", "chromium-driver")
+CJK_FONT_PACKAGES = ("fonts-noto-cjk",)
 CHROME_ARGS = (
     "--headless=new",
     "--no-sandbox",
@@ -51,30 +54,55 @@ def _apt(*args: str, timeout: float) -> None:
         raise RuntimeError(f"apt-get {' '.join(args)} exited {proc.returncode}: {' | '.join(tail)}")
 
 
-def ensure_chromium() -> str | None:
-    """Make sure Chromium and its driver exist; None when they do, else why they do not."""
+def cjk_font_present() -> bool:
+    """fontconfig knows a font with Chinese glyphs (what Chromium falls back to)."""
+    if shutil.which("fc-list") is None:
+        return False
+    proc = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=60)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
+def _apt_install(what: str, packages: tuple[str, ...], present: Any) -> str | None:
+    """apt-get install `packages` (as root, `apt-get update` once); None when `present()` after."""
     global _apt_updated
-    if _present():
+    if present():
         return None
-    missing = ", ".join(str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file())
     if os.name != "posix" or os.geteuid() != 0:
-        return f"{missing} missing and not running as root: apt-get install -y {' '.join(APT_PACKAGES)}"
+        return f"{what} missing and not running as root: apt-get install -y {' '.join(packages)}"
     if shutil.which("apt-get") is None:
-        return f"{missing} missing and apt-get is not available"
+        return f"{what} missing and apt-get is not available"
     try:
         if not _apt_updated:
             _apt("update", timeout=APT_UPDATE_TIMEOUT_S)
             _apt_updated = True
-        _apt("install", "-y", *APT_PACKAGES, timeout=APT_INSTALL_TIMEOUT_S)
+        _apt("install", "-y", *packages, timeout=APT_INSTALL_TIMEOUT_S)
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
-        return f"{missing} missing and could not be installed: {exc}"
-    return None if _present() else f"{missing} still missing after apt-get install"
+        return f"{what} missing and could not be installed: {exc}"
+    return None if present() else f"{what} still missing after apt-get install"
+
+
+def ensure_chromium() -> str | None:
+    """Make sure Chromium and its driver exist; None when they do, else why they do not."""
+    missing = ", ".join(str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file())
+    return _apt_install(missing, APT_PACKAGES, _present)
+
+
+def ensure_cjk_font() -> str | None:
+    """Make sure a CJK font is installed for Chromium; None when it is, else why it is not."""
+    return _apt_install("a CJK font (fc-list :lang=zh)", CJK_FONT_PACKAGES, cjk_font_present)
 
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"headless Chromium unavailable (CI is set, so this fails): {reason}")
     pytest.skip(f"headless Chromium unavailable: {reason}")
+
+
+def require_cjk_font() -> None:
+    """Skip (fail under CI) unless a CJK font is, or can be, installed for Chromium."""
+    reason = ensure_cjk_font()
+    if reason:
+        _unavailable(reason)
 
 
 def make_driver(user_data_dir: Path) -> Any:

@@ -177,7 +177,7 @@ def test_faults_are_retried_or_recorded_with_their_cause(tmp_path):
     }
     assert all(rows[i]["scores"] == {} for i in failed)
     board = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
-    assert "| 54 | 6 (" in board
+    assert "| 54 / 6 (" in board
 
 
 @pytest.mark.slow

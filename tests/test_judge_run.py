@@ -8,7 +8,7 @@ import json
 import re
 import threading
 
-from harness.report.leaderboard import build_board, collect
+from harness.report.leaderboard import build_board, collect, render_markdown
 from harness.results.reader import read_jsonl
 from tests.fake_openai import FakeOpenAI, Reply, user_text
 from tests.test_run import _cfg, _run
@@ -81,8 +81,11 @@ def test_run_with_judge_fills_every_factuality_column(tmp_path):
         assert "mean" in entry["metrics"][key], key
     assert entry["judge"]["n_calls"] == 4 and entry["judge"]["cost_per_100_items_usd"] == 0.0
     # the judge's calls have their own cost, latency, tokens and failure columns
-    md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    # the wide table (`harness leaderboard --wide`); the compact leaderboard.md leaves them out
+    md = render_markdown(board, wide=True)
     header = next(line for line in md.splitlines() if line.startswith("| # |"))
+    compact = next(line for line in render_markdown(board).splitlines() if line.startswith("| # |"))
+    assert "judge failed" not in compact and "factual precision" in compact
     assert "judge failed" in header and "judge $/100 items" in header and "judge latency p50/p95 s" in header
     csv_head = (tmp_path / "leaderboard.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert {"judge_failed", "judge_cost_per_100_items_usd", "judge_latency_p95_s"} <= set(csv_head)

@@ -332,3 +332,151 @@ def test_compare_view_shows_both_digests(site: dict[str, Any], browser: Any) -> 
     items = {i.id: i for i in load_items(_dataset_cfg(site["data"]))}
     assert all(b in reference for b in items["mini-3"].reference)
     assert "item=mini-3" in browser.current_url
+
+
+# -- layout: Chinese, compact view, sticky model column, phone width -------------------------------
+
+CJK_MODEL = "通义千问长文本版"  # no space: the sort test reads the first word of a model cell
+DESKTOP, PHONE = (1366, 900), (390, 844)
+
+
+@pytest.fixture(scope="module")
+def cjk_site(site: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The site of the same runs, with Chinese model and dataset names (one with a `|`)."""
+    results = tmp_path_factory.mktemp("cjk-site") / "results"
+    board = json.loads(json.dumps(site["board"]))
+    ds = board["datasets"][0]
+    ds["name"] = "要点解析 mini"
+    ds["rows"][0]["model"] = CJK_MODEL
+    ds["rows"][1]["model"] = "深度求索|$x$"
+    entries = collect(site["results"])
+    index = build_site(results, board, entries)
+    build_plots(results, board)
+    return {"index": index, "board": board}
+
+
+def _viewport(driver: Any, size: tuple[int, int]) -> None:
+    width, height = size
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+
+
+def _shot(driver: Any, name: str, tmp_path: Path) -> Path:
+    """A screenshot of the viewport, kept in $HARNESS_SCREENSHOTS when set (to look at), else tmp."""
+    import os
+
+    out = Path(os.environ.get("HARNESS_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.png"
+    assert driver.save_screenshot(str(path))
+    assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 10_000
+    return path
+
+
+_GLYPHS_JS = """
+const el = document.querySelector(arguments[0]);
+const style = getComputedStyle(el);
+const ctx = document.createElement("canvas").getContext("2d");
+ctx.font = style.fontSize + " " + style.fontFamily;
+const size = parseFloat(style.fontSize);
+// U+FFFF is a noncharacter no font maps: its width is the .notdef (tofu) box of the fallback.
+const tofu = ctx.measureText("\\uffff".repeat(arguments[1].length)).width;
+return {cjk: ctx.measureText(arguments[1]).width, tofu: tofu, size: size, text: el.textContent};
+"""
+
+
+def _assert_cjk_rendered(driver: Any, css: str, text: str) -> None:
+    m = driver.execute_script(_GLYPHS_JS, css, text)
+    assert text in m["text"]
+    # Chinese glyphs are full width (1 em each) and not the .notdef box.
+    assert abs(m["cjk"] - len(text) * m["size"]) <= 0.05 * len(text) * m["size"], m
+    assert abs(m["cjk"] - m["tofu"]) > 1, m
+
+
+def _rect(driver: Any, element: Any) -> dict[str, float]:
+    return driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", element)
+
+
+def _visible_keys(driver: Any) -> list[str]:
+    return [th.get_attribute("data-key") for th in _css(driver, "table.board thead th") if th.is_displayed()]
+
+
+def test_desktop_compact_view_and_sticky_model(
+    cjk_site: dict[str, Any],
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from tests.browser import require_cjk_font
+
+    require_cjk_font()
+    _viewport(browser, DESKTOP)
+    try:
+        browser.get(cjk_site["index"].as_uri())
+        _wait(browser, "table.board")
+        _assert_cjk_rendered(browser, "table.board td.col-model .model-link", CJK_MODEL)
+        _assert_cjk_rendered(browser, "h2 .ds-name", "要点解析")
+        compact = _visible_keys(browser)
+        assert compact[:2] == ["rank", "model"] and "rougeL_f" in compact and len(compact) <= 12, compact
+        assert "tokens" not in compact and "format_ok" not in compact
+        wrap = _css(browser, ".table-wrap")[0]
+        assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", wrap)
+        _shot(browser, "index-1366-compact", tmp_path)
+
+        toggle = _css(browser, "button.view-toggle")[0]
+        assert toggle.text.startswith("All columns")
+        toggle.click()
+        wide = _visible_keys(browser)
+        assert {"tokens", "format_ok"} <= set(wide) and len(wide) > len(compact)
+        assert browser.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", wrap)
+        model = _css(browser, "table.board tbody td.col-model")[0]
+        before = _rect(browser, model)
+        browser.execute_script("arguments[0].scrollLeft = arguments[0].scrollWidth", wrap)
+        after = _rect(browser, model)
+        box = _rect(browser, wrap)
+        assert browser.execute_script("return arguments[0].scrollLeft", wrap) > 100
+        assert after["left"] == pytest.approx(before["left"], abs=1) and after["left"] >= box["left"] - 1
+        # nothing else is drawn over the model column: the element at its centre is the cell itself
+        hit = browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return arguments[0].contains(document.elementFromPoint(r.left + 4, r.top + r.height / 2));",
+            model,
+        )
+        assert hit
+        _shot(browser, "index-1366-all-scrolled", tmp_path)
+        toggle.click()
+        assert _visible_keys(browser) == compact
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_phone_shows_rank_model_and_ranking_metric(
+    cjk_site: dict[str, Any],
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from tests.browser import require_cjk_font
+
+    require_cjk_font()
+    _viewport(browser, PHONE)
+    try:
+        browser.get(cjk_site["index"].as_uri())
+        _wait(browser, "table.board")
+        assert browser.execute_script("return window.innerWidth") == PHONE[0]
+        assert _visible_keys(browser) == ["rank", "model", cjk_site["board"]["rank_by"]]
+        # no horizontal scroll: not the page, not the table
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        wrap = _css(browser, ".table-wrap")[0]
+        assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", wrap)
+        for css in ("td.col-model", "td.rank-by"):
+            for cell in _css(browser, f"table.board tbody {css}"):
+                r = _rect(browser, cell)
+                assert r["left"] >= 0 and r["right"] <= PHONE[0], (css, r)
+        _assert_cjk_rendered(browser, "table.board td.col-model .model-link", CJK_MODEL)
+        _shot(browser, "index-390", tmp_path)
+        _css(browser, "button.view-toggle")[0].click()  # every column, scrolling sideways
+        assert len(_visible_keys(browser)) > 3
+        _shot(browser, "index-390-all", tmp_path)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -85,6 +85,10 @@ def table_names(entries: list[dict[str, Any]]) -> dict[tuple[str, str, str], str
     return names
 
 
+_NO_VALUE = "no value: the metric ran but no scored item has a number for it"
+_NOT_RUN = "not computed in this run (the metric was off, or not part of the harness when it ran)"
+
+
 def _unavailable_metric(key: str, unavailable: dict[str, str]) -> str | None:
     return next((name for name in unavailable if key.startswith(name)), None)
 
@@ -161,11 +165,15 @@ def build_board(entries: list[dict[str, Any]], rank_by: str = "rougeL_f") -> dic
             rank = ranked if has_rank else None
             m, s = e["manifest"], e["summary"]
             metrics: dict[str, Any] = {}
-            for key in ordered_score_keys(set(s["means"]) | unavailable_keys):
+            # A table column this row has no number for is "unavailable" with its reason, never a
+            # blank cell: one rendering (n/a and the reason) for every way a value can be missing.
+            for key in ordered_score_keys(set(s["means"]) | unavailable_keys | set(columns)):
                 metric = _unavailable_metric(key, s["unavailable"])
                 if s["means"].get(key) is None:
                     if metric:
                         metrics[key] = {"unavailable": s["unavailable"][metric]}
+                    elif key in columns:
+                        metrics[key] = {"unavailable": _NO_VALUE if key in s["means"] else _NOT_RUN}
                     continue
                 ci = bootstrap_ci(
                     _per_item(e, key)[1],
@@ -243,37 +251,76 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _cell(metric: dict[str, Any] | None, notes: dict[str, int]) -> str:
+def _cell(metric: dict[str, Any] | None, notes: dict[str, int], interval: bool = True) -> str:
     if metric is None:
         return ""
     if "unavailable" in metric:
         return f"n/a [{notes.setdefault(metric['unavailable'], len(notes) + 1)}]"
-    if metric["low"] is None:
+    if metric["low"] is None or not interval:
         return _fmt(metric["mean"])
     return f"{metric['mean']:.4f} [{metric['low']:.3f}, {metric['high']:.3f}]"
 
 
-def render_markdown(board: dict[str, Any]) -> str:
-    """Markdown: one section per dataset, ranked, each mean with its 95% interval."""
+def md_text(text: Any) -> str:
+    """`text` safe inside one Markdown table cell or heading line: a `|` is escaped (GFM reads `\\|`
+    as a literal pipe, also inside code spans) and line breaks become spaces."""
+    out = str(text).replace("|", "\\|")
+    return " ".join(out.splitlines()) if ("\n" in out or "\r" in out) else out
+
+
+# Inline Markdown a user-chosen name must not trigger: emphasis, code, math ($…$ on GitHub), links, HTML.
+# (`_` inside a word is no emphasis in GFM, so `yaodian_v1` stays as typed.)
+_MD_INLINE = str.maketrans({c: "\\" + c for c in "\\`*$<>[]"})
+
+
+def md_plain(text: Any) -> str:
+    """A user-chosen name (model, prompt, dataset) as literal text in Markdown."""
+    return str(text).translate(_MD_INLINE)
+
+
+def compact_keys(columns: list[dict[str, Any]], rank_by: str) -> list[str]:
+    """Score columns of the compact view: the ranking metric, then the present columns declared
+    `compact` (harness/score/ declarations), each once."""
+    present = [c["key"] for c in columns]
+    compact = [c.key for c in registry.columns() if c.compact and c.key in present]
+    return [rank_by, *(k for k in compact if k != rank_by)] if rank_by in present else compact
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(md_text(c) for c in cells) + " |"
+
+
+def render_markdown(board: dict[str, Any], wide: bool = False) -> str:
+    """Markdown: one section per dataset, ranked, each mean with its 95% interval.
+
+    The default table is compact (at most 12 columns: rank, model, prompt, n / failed, the ranking
+    metric with its interval, the other `compact` metrics, cost and latency); `wide=True` has every
+    headline column with its interval, the token and judge-call columns, data and run ids."""
     st = board["stats"]
+    rank_by = board["rank_by"]
     out = [
-        "# Leaderboard",
+        "# Leaderboard" + (" (all columns)" if wide else ""),
         "",
-        f"Rebuilt from every finished run under `results/runs/`; ranked by `{board['rank_by']}`.",
+        f"Rebuilt from every finished run under `results/runs/`; ranked by `{rank_by}`.",
         f"Means with {st['confidence']:.0%} bootstrap intervals over items ({st['method']}, "
         f"{st['n_resamples']} resamples, seed {st['seed']}). ★ leader; ≈ not significantly different "
-        f"from the leader on `{board['rank_by']}` (paired approximate randomization, p ≥ {st['alpha']}); "
+        f"from the leader on `{rank_by}` (paired approximate randomization, p ≥ {st['alpha']}); "
         "† reads the reference (an upper bound, not a competitor). Failed items are excluded from means "
         "and counted.",
-        "",
     ]
+    if not wide:
+        out.append(
+            "Compact view: intervals on the ranking metric only. Every column, with intervals: "
+            "`harness leaderboard --wide` (leaderboard-wide.md), leaderboard.csv, leaderboard.json."
+        )
+    out.append("")
     if not board["datasets"]:
         out.append("No finished runs yet: `harness run`.")
         return "\n".join(out) + "\n"
     notes: dict[str, int] = {}
     for ds in board["datasets"]:
         tok = ds["rows"][0]["rouge_tokenizer"] if ds["rows"] else "?"
-        out += [f"## {ds['name']}", "", f"ROUGE tokenizer: `{tok}`, clipped counts."]
+        out += [f"## {md_text(md_plain(ds['name']))}", "", f"ROUGE tokenizer: `{tok}`, clipped counts."]
         on = ds.get("ranked_on") or {}
         if on and on["items"] < on["of"]:
             out.append(
@@ -281,36 +328,45 @@ def render_markdown(board: dict[str, Any]) -> str:
                 "are compared on the same items; the means shown are over each row's own scored items."
             )
         out.append("")
-        header = ["#", "model", "prompt", "n", "failed", *(c["label"] for c in ds["columns"])]
-        header += ["$/100 items", "latency p50/p95 s", "tokens in/out"]
+        if wide:
+            keys = [c["key"] for c in ds["columns"]]
+            header = ["#", "model", "prompt", "n", "failed"]
+        else:
+            keys = compact_keys(ds["columns"], rank_by)
+            header = ["#", "model", "prompt", "n / failed"]
+        header += [registry.label(k) for k in keys]
+        header += ["$/100 items", "latency p50/p95 s"] + (["tokens in/out"] if wide else [])
         # The judge's own calls, separately, when any row of the dataset ran a judge.
-        with_judge = any(row.get("judge") for row in ds["rows"])
+        with_judge = wide and any(row.get("judge") for row in ds["rows"])
         if with_judge:
             header += ["judge failed", "judge $/100 items", "judge latency p50/p95 s", "judge tokens in/out"]
-        header += ["data", "run"]
-        out.append("| " + " | ".join(header) + " |")
+        if wide:
+            header += ["data", "run"]
+        out.append(_md_row(header))
         out.append("|" + "---|" * len(header))
         for row in ds["rows"]:
             mark = (
                 " ★" if row["leader"] else (" ≈" if (row["vs_leader"] or {}).get("indistinguishable") else "")
             )
-            name = row["model"] + (" †" if row["uses_reference"] else "") + mark
+            name = md_plain(row["model"]) + (" †" if row["uses_reference"] else "") + mark
             failures = ", ".join(f"{k} {v}" for k, v in sorted(row["failures_by_class"].items()))
+            failed = str(row["failed"]) + (f" ({failures})" if failures else "")
             g = row["generation"]
             j = row.get("judge") or {}
             cells = [
                 str(row["rank"] or "–"),  # n=0: not ranked
                 name,
-                f"{row['prompt']['id']}@{row['prompt']['version']} `{row['prompt']['hash'][:8]}`",
-                str(row["n"]),
-                str(row["failed"]) + (f" ({failures})" if failures else ""),
+                md_plain(f"{row['prompt']['id']}@{row['prompt']['version']}")
+                + (f" `{row['prompt']['hash'][:8]}`" if wide else ""),
+                *((str(row["n"]), failed) if wide else (f"{row['n']} / {failed}",)),
             ]
-            cells += [_cell(row["metrics"].get(c["key"]), notes) for c in ds["columns"]]
-            cells += _call_cells(g)
+            cells += [_cell(row["metrics"].get(k), notes, wide or k == rank_by) for k in keys]
+            cells += _call_cells(g)[: 3 if wide else 2]
             if with_judge:
                 cells += [str(row.get("judge_failed", 0)) if j else "", *_call_cells(j)]
-            cells += [f"`{row['dataset_fingerprint'][:8]}`", f"`{row['run_id']}`"]
-            out.append("| " + " | ".join(cells) + " |")
+            if wide:
+                cells += [f"`{row['dataset_fingerprint'][:8]}`", f"`{row['run_id']}`"]
+            out.append(_md_row(cells))
         out.append("")
     if notes:
         out += ["Unavailable metrics (not computed, so not 0):", ""]
@@ -398,23 +454,25 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
-def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f") -> list[Path]:
+def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f", wide: bool = False) -> list[Path]:
     """Rebuild every leaderboard output; jobs of one sweep running in parallel (joblib, Slurm on a
-    shared disk) take turns through a lock file, so no build sees another's half-written site."""
+    shared disk) take turns through a lock file, so no build sees another's half-written site.
+    `wide` also writes leaderboard-wide.md (every column; leaderboard.md is the compact table)."""
     import fcntl
 
     results_dir.mkdir(parents=True, exist_ok=True)
     with (results_dir / ".leaderboard.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return _build_leaderboard(results_dir, rank_by)
+            return _build_leaderboard(results_dir, rank_by, wide)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build_leaderboard(results_dir: Path, rank_by: str) -> list[Path]:
-    """Rewrite results/leaderboard.{md,csv,json}, the plots and the HTML site (results/site/) from all
-    finished runs."""
+def _build_leaderboard(results_dir: Path, rank_by: str, wide: bool = False) -> list[Path]:
+    """Rewrite results/leaderboard.{md,csv,json} (and leaderboard-wide.md when `wide`), the plots and
+    the HTML site (results/site/) from all finished runs. A plot that fails is logged and skipped:
+    plots never fail a run or the leaderboard."""
     from harness.report import judge_eval
 
     entries = collect(results_dir)
@@ -437,9 +495,15 @@ def _build_leaderboard(results_dir: Path, rank_by: str) -> list[Path]:
     write_text_atomic(paths[0], render_markdown(board) + judge_eval.render_markdown(reports))
     write_text_atomic(paths[1], render_csv(board))
     write_json_atomic(paths[2], board)
+    if wide:
+        paths.append(results_dir / "leaderboard-wide.md")
+        write_text_atomic(paths[-1], render_markdown(board, wide=True) + judge_eval.render_markdown(reports))
     from harness.report.plots import build_plots
     from harness.report.site import build_site
 
-    build_plots(results_dir, board)
+    try:
+        build_plots(results_dir, board)
+    except Exception as exc:  # e.g. matplotlib missing or broken: the tables and site still build
+        log.warning("leaderboard plots skipped: %s: %s", type(exc).__name__, exc)
     paths.append(build_site(results_dir, board, entries))
     return paths

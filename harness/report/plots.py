@@ -7,13 +7,18 @@ Per dataset of the board (`build_board`):
   Pareto front (lower cost, higher quality). Rows with an unknown cost are left out and named in
   the subtitle; rows that read the reference (the oracle) are drawn but kept off the front.
 
-Labels are ASCII unless a CJK font is installed (matplotlib has none by default), so a Chinese
-model name never turns into empty boxes: non-ASCII characters become "?" and every label starts
-with the row's rank, which matches the table.
+Chinese is drawn with Noto Sans CJK from the `noto-cjk-sans-otc` package (a dependency): its file
+is registered with matplotlib's font manager at first use, so plots need no system font and are not
+at the mercy of a stale font cache. Without it (package missing), an installed CJK font is used,
+else labels are folded to ASCII ("?" for the rest) rather than drawn as empty boxes. Every label
+starts with the row's rank, which matches the table. User text (model, prompt and dataset names) is
+drawn as plain text, never as mathtext, and labels on the Pareto plot are moved apart so runs of
+equal cost do not pile up. A plot that cannot be drawn is logged and skipped (`build_plots`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -23,7 +28,10 @@ from typing import Any
 
 from harness.config import safe_name
 
+log = logging.getLogger("harness")
+
 PLOTS_DIR = "plots"
+# Installed fonts tried when the shipped one is missing, best first.
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -69,13 +77,53 @@ def quality_front(
     return [points[i][0] for i in pareto_front([(c, sign * q) for _, c, q in points])]
 
 
+def shipped_cjk_font() -> Path | None:
+    """The Noto Sans CJK collection that comes with the install (package `noto-cjk-sans-otc`)."""
+    try:
+        import noto_cjk_sans_otc
+    except ImportError:
+        return None
+    path = Path(str(noto_cjk_sans_otc.FONT_PATH))
+    return path if path.is_file() else None
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The name of an installed CJK font matplotlib can use, or None."""
+    """The family name of the CJK font plots use, or None.
+
+    The shipped file is registered from its path (`addfont`), and its faces are put first in the
+    font manager's list so that a system font of the same name never takes its place: plots look
+    the same on every machine."""
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    path = shipped_cjk_font()
+    if path is not None:
+        try:
+            manager.addfont(str(path))
+        except Exception as exc:  # an unreadable file: fall back to installed fonts
+            log.warning("plots: cannot load the CJK font %s: %s", path, exc)
+        else:
+            shipped = [f for f in manager.ttflist if Path(f.fname) == path]
+            manager.ttflist = shipped + [f for f in manager.ttflist if Path(f.fname) != path]
+            manager._findfont_cached.cache_clear()
+            names = [f.name for f in shipped]
+            # matplotlib >= 3.10 reads every face of the collection; older ones only the first (JP).
+            return "Noto Sans CJK SC" if "Noto Sans CJK SC" in names else (names[0] if names else None)
+    names = {f.name for f in manager.ttflist}
     return next((name for name in CJK_FONTS if name in names), None)
+
+
+def plot_rc() -> dict[str, Any]:
+    """rcParams for drawing the plots: the CJK font after DejaVu Sans (per-glyph fallback), and user
+    text as plain text (a model named `$\\foo{$` is not mathtext)."""
+    font = cjk_font()
+    return {
+        "font.family": ["DejaVu Sans", font] if font else ["DejaVu Sans"],
+        "text.parse_math": False,
+        "text.usetex": False,
+        "svg.hashsalt": "0",
+    }
 
 
 def plot_label(text: str) -> str:
@@ -214,6 +262,7 @@ def pareto_figure(
     fig = _figure(8, 5.2)
     fig.suptitle(plot_label(title), fontsize=11)
     ax = fig.add_subplot()
+    labels: list[Any] = []
     if notes:
         ax.set_title(plot_label("; ".join(notes)), fontsize=8, color="#555", wrap=True)
     for row, cost, quality in known:
@@ -235,7 +284,11 @@ def pareto_figure(
             color=style["color"],
             markerfacecolor=style["mfc"] or style["color"],
         )
-        ax.annotate(_row_label(row), (cost, quality), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        labels.append(
+            ax.annotate(
+                _row_label(row), (cost, quality), textcoords="offset points", xytext=(6, 4), fontsize=8
+            )
+        )
     front = sorted((c, q) for r, c, q in known if id(r) in front_rows)
     if front:
         xs, ys = [c for c, _ in front], [q for _, q in front]
@@ -259,7 +312,59 @@ def pareto_figure(
     ax.set_ylabel(plot_label(rank_label))
     ax.grid(alpha=0.3)
     ax.margins(y=0.1)
+    spread_labels(fig, labels)
     return fig
+
+
+def _overlaps(box: Any, placed: list[Any], pad: float = 1.0) -> bool:
+    return any(
+        box.x0 < other.x1 + pad
+        and other.x0 < box.x1 + pad
+        and box.y0 < other.y1 + pad
+        and other.y0 < box.y1 + pad
+        for other in placed
+    )
+
+
+def spread_labels(fig: Any, labels: list[Any], max_steps: int = 60) -> None:
+    """Move annotation labels apart (in display space) so none overlaps another: each label, from the
+    top of the plot down, tries offsets below, above and to the left of its point in growing steps;
+    a moved label gets a thin line to its point. Runs of equal cost no longer pile into a smear."""
+    if len(labels) < 2:
+        return
+    fig.canvas.draw()  # layout and text extents
+    renderer = fig.canvas.get_renderer()
+    scale = fig.dpi / 72.0  # display pixels per offset point
+    order = sorted(
+        labels, key=lambda a: (-a.get_window_extent(renderer).y0, a.get_window_extent(renderer).x0)
+    )
+    placed: list[Any] = []
+    for ann in order:
+        box = ann.get_window_extent(renderer)
+        height = box.height / scale + 2
+        width = box.width / scale
+        x0, y0 = ann.xyann
+        candidates = [(x0, y0)]
+        for step in range(1, max_steps):
+            dy = step * height / 2
+            candidates += [(x0, y0 - dy), (x0, y0 + dy), (-width - 6, y0 - dy), (-width - 6, y0 + dy)]
+        for dx, dy in candidates:
+            shifted = box.translated((dx - x0) * scale, (dy - y0) * scale)
+            if not _overlaps(shifted, placed):
+                break
+        if (dx, dy) == (x0, y0):
+            ann.xyann = (dx, dy)
+        else:  # redrawn with a thin line to its point
+            ann.axes.annotate(
+                ann.get_text(),
+                ann.xy,
+                textcoords="offset points",
+                xytext=(dx, dy),
+                fontsize=ann.get_fontsize(),
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.6, "shrinkA": 0, "shrinkB": 3},
+            )
+            ann.remove()
+        placed.append(box.translated((dx - x0) * scale, (dy - y0) * scale))
 
 
 def build_plots(results_dir: Path, board: dict[str, Any]) -> list[Path]:
@@ -274,23 +379,26 @@ def build_plots(results_dir: Path, board: dict[str, Any]) -> list[Path]:
     (site / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     rank_by = board.get("rank_by", "rougeL_f")
     confidence = (board.get("stats") or {}).get("confidence", 0.95)
-    font = cjk_font()
-    rc = {"font.family": ["DejaVu Sans", font] if font else ["DejaVu Sans"], "svg.hashsalt": "0"}
     written = []
-    with rc_context(rc), warnings.catch_warnings():
+    with rc_context(plot_rc()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
         for ds in board.get("datasets", []):
             paths = plot_paths(ds["name"])
-            figures = {
-                "metrics": metrics_figure(ds, confidence, rank_by),
-                "pareto": pareto_figure(
+            draw = {
+                "metrics": lambda ds=ds: metrics_figure(ds, confidence, rank_by),
+                "pareto": lambda ds=ds: pareto_figure(
                     ds, rank_by, registry.label(rank_by), registry.higher_is_better(rank_by)
                 ),
             }
-            for kind, fig in figures.items():
+            for kind, make in draw.items():
                 path = site / paths[kind]
                 tmp = path.with_name(f".{path.name}.tmp")
-                fig.savefig(tmp, format="png", metadata={"Software": None})
+                try:
+                    make().savefig(tmp, format="png", metadata={"Software": None})
+                except Exception as exc:  # a plot never fails a run or the leaderboard
+                    log.warning("plot %s skipped: %s: %s", path.name, type(exc).__name__, exc)
+                    tmp.unlink(missing_ok=True)
+                    continue
                 tmp.replace(path)
                 written.append(path)
     return written

@@ -483,6 +483,7 @@ def build_site(results_dir: Path, board: dict[str, Any], entries: list[dict[str,
     common = {
         "labels": _labels(),
         "directions": _directions(),
+        "compact": [c.key for c in registry.columns() if c.compact],
         "rank_by": board.get("rank_by"),
         "generated_at": board.get("generated_at"),
     }

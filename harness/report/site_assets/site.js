@@ -9,6 +9,8 @@
   const DATA = JSON.parse(document.getElementById("data").textContent);
   const LABELS = DATA.labels || {};
   const DIRECTIONS = DATA.directions || {};
+  // Score columns of the compact default view (declared `compact` in harness/score/).
+  const COMPACT = new Set(DATA.compact || []);
 
   // ------------------------------------------------------------------------------------------
   // DOM helpers
@@ -195,6 +197,23 @@
     return [link, marks.length ? " " : null, marks, h("div", { class: "sub" }, row.litellm_model || "")];
   }
 
+  // Compact view by default (rank, model, prompt, n, failed, the ranking metric, the compact metrics,
+  // cost, latency; on a phone only rank, model and the ranking metric); every column one click away.
+  function viewToggle(table, cols) {
+    const all = cols.length;
+    const button = h("button", { type: "button", class: "view-toggle", "aria-pressed": "false" });
+    function show(wide) {
+      table.classList.toggle("compact", !wide);
+      button.setAttribute("aria-pressed", wide ? "true" : "false");
+      clear(button).appendChild(
+        document.createTextNode(wide ? "Compact view" : "All columns (" + all + ")")
+      );
+    }
+    button.addEventListener("click", () => show(table.classList.contains("compact")));
+    show(false);
+    return h("p", { class: "view" }, button);
+  }
+
   function renderIndex(app) {
     const stats = DATA.stats || {};
     const conf = isNum(stats.confidence) ? Math.round(stats.confidence * 100) + "%" : "95%";
@@ -218,22 +237,24 @@
       const notes = new Map();
       notes.scope = dsIndex;
       const cols = [
-        { key: "rank", label: "#", numeric: true, value: (r) => r.rank, render: (r) => String(r.rank ?? "–") },
+        { key: "rank", label: "#", numeric: true, cls: "col-rank", value: (r) => r.rank, render: (r) => String(r.rank ?? "–") },
         { key: "model", label: "model", cls: "col-model", value: (r) => r.model, render: modelCell },
         {
           key: "prompt",
           label: "prompt",
+          cls: "col-secondary",
           value: (r) => r.prompt.id + "@" + r.prompt.version,
           render: (r) => [
             r.prompt.id + "@" + r.prompt.version,
             h("div", { class: "sub mono", title: "prompt content hash " + r.prompt.hash }, String(r.prompt.hash || "").slice(0, 8)),
           ],
         },
-        { key: "n", label: "n", numeric: true, title: "scored items", value: (r) => r.n, render: (r) => String(r.n) },
+        { key: "n", label: "n", numeric: true, cls: "col-secondary", title: "scored items", value: (r) => r.n, render: (r) => String(r.n) },
         {
           key: "failed",
           label: "failed",
           numeric: true,
+          cls: "col-secondary",
           title: "items whose generation failed (excluded from means)",
           value: (r) => r.failed,
           render: (r) => {
@@ -243,11 +264,14 @@
         },
       ];
       for (const c of ds.columns) {
+        const rankBy = c.key === DATA.rank_by;
         cols.push({
           key: c.key,
           label: c.label,
           numeric: true,
-          cls: "metric" + (c.key === DATA.rank_by ? " rank-by" : ""),
+          // The ranking metric shows in every view; the compact ones hide on a phone; the rest are
+          // one click away ("all columns").
+          cls: "metric " + (rankBy ? "rank-by" : COMPACT.has(c.key) ? "col-secondary" : "col-secondary col-extra"),
           title: c.key + (c.key === DATA.rank_by ? " (ranking metric)" : "") + ": mean [" + conf + " interval]",
           value: (r) => (r.metrics[c.key] && isNum(r.metrics[c.key].mean) ? r.metrics[c.key].mean : null),
           render: (r) => metricCell(r.metrics[c.key], notes),
@@ -258,6 +282,7 @@
           key: "cost",
           label: "$ / 100 items",
           numeric: true,
+          cls: "col-secondary",
           title: "generation cost per 100 items, USD (unknown when any call's price is unknown)",
           value: (r) => r.generation.cost_per_100_items_usd,
           render: (r) =>
@@ -269,6 +294,7 @@
           key: "latency",
           label: "latency p50 / p95 s",
           numeric: true,
+          cls: "col-secondary",
           title: "per-call latency in seconds (sorts on p50)",
           value: (r) => r.generation.latency_p50_s,
           render: (r) => fmt(r.generation.latency_p50_s, 2) + " / " + fmt(r.generation.latency_p95_s, 2),
@@ -277,6 +303,7 @@
           key: "tokens",
           label: "tokens in / out",
           numeric: true,
+          cls: "col-secondary col-extra",
           title: "mean prompt / completion tokens per call (sorts on prompt tokens)",
           value: (r) => r.generation.prompt_tokens_mean,
           render: (r) => fmt(r.generation.prompt_tokens_mean, 0) + " / " + fmt(r.generation.completion_tokens_mean, 0),
@@ -286,14 +313,14 @@
         h("h2", null, ["Dataset ", h("span", { class: "ds-name" }, ds.name)]),
         h("p", { class: "sub" }, "ROUGE tokenizer: " + (ds.rouge_tokenizer || "?") + ", clipped counts."),
       ]);
-      sec.appendChild(
-        sortableTable(cols, ds.rows, {
-          cls: "board",
-          sortedBy: 0,
-          sortedDir: "ascending",
-          rowClass: (r) => (r.uses_reference ? "uses-ref" : r.leader ? "leader" : ""),
-        })
-      );
+      const board = sortableTable(cols, ds.rows, {
+        cls: "board compact",
+        sortedBy: 0,
+        sortedDir: "ascending",
+        rowClass: (r) => (r.uses_reference ? "uses-ref" : r.leader ? "leader" : ""),
+      });
+      sec.appendChild(viewToggle(board.querySelector("table"), cols));
+      sec.appendChild(board);
       if (notes.size) {
         const list = h("ol", { class: "notes" });
         notes.forEach((no, reason) => list.appendChild(h("li", { id: "note-" + no + "-" + dsIndex, value: no }, reason)));
