@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
+
+# conf/hydra/launcher/joblib.yaml (and the submitit ones) share their names with the launcher
+# plugins' schemas, which Hydra 1.3 then validates them against, with a deprecation warning in
+# every job process; the validation is wanted, the warning is noise.
+warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema with the same name")
 
 USAGE = """\
 usage: harness <command> [options]
@@ -49,7 +55,7 @@ def _run(argv: list[str]) -> int:
     import harness.cli as this  # the imported module, also under `python -m harness.cli`
     from harness import config as hc
     from harness import jobs
-    from harness.errors import SweepRejected
+    from harness.errors import LauncherGaveUp, SweepRejected
 
     hc.register_resolvers()
     hc.register_schema()
@@ -66,6 +72,11 @@ def _run(argv: list[str]) -> int:
         app()
     except SweepRejected as rejected:
         return _report("run", rejected.error)
+    except LauncherGaveUp as gave_up:
+        if _debug():
+            raise
+        print(f"harness run: {gave_up}", file=sys.stderr)
+        launcher_failed = True
     except SystemExit as exc:
         # Hydra prints a bad override or a missing config option itself and exits 1; that is a
         # usage error (2), like every config error of a job.
