@@ -125,6 +125,7 @@ def _job(cfg) -> int:  # cfg: DictConfig
     import traceback
 
     from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
 
     from harness.errors import HarnessError, storage_error
     from harness.jobs import run_job, write_outcome
@@ -153,7 +154,7 @@ def _job(cfg) -> int:  # cfg: DictConfig
     outcome = {
         "exit_code": code,
         "message": message,
-        "overrides": list(hydra_cfg.overrides.task),
+        "overrides": [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)],
         "run_dir": str(run_dir),
     }
     if in_process:
