@@ -20,7 +20,8 @@ SHIPPED_DIRS = {
 }
 
 setup(
-    packages=[*find_packages(include=["harness", "harness.*"]), *SHIPPED_DIRS],
+    # hydra_plugins/harness_launchers: the launchers of conf/hydra/launcher/ (Hydra finds plugins there)
+    packages=[*find_packages(include=["harness", "harness.*", "hydra_plugins", "hydra_plugins.*"]), *SHIPPED_DIRS],
     package_dir=SHIPPED_DIRS,
     # Only what is listed here (not whatever git or a MANIFEST happens to track).
     include_package_data=False,

@@ -3,8 +3,15 @@ Hydra, litellm and torch load when a command needs them."""
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from pathlib import Path
+
+# conf/hydra/launcher/joblib.yaml (and the submitit ones) share their names with the launcher
+# plugins' schemas, which Hydra 1.3 then validates them against, with a deprecation warning in
+# every job process; the validation is wanted, the warning is noise.
+warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema with the same name")
 
 USAGE = """\
 usage: harness <command> [options]
@@ -31,6 +38,10 @@ commands:
   ingest PATH... --out DIR [--format auto|weekly|crawled|daily] [--date YYYY-MM-DD]
                           turn weekly 要点解析 digests, crawled articles and daily digests
                           (files or folders) into a dataset: DIR/items.jsonl, leftovers, report.
+  sweep-status SWEEP_DIR   finished, failed, interrupted and missing jobs of a sweep, and the
+                          command that runs only what is missing.
+                          e.g.  harness run -m hydra/launcher=joblib model=lead,textrank
+                                harness sweep-status results/runs/20250101-120000-0001abcd
 
 --debug (any command) shows the traceback of an error instead of its one-line message.
 Config lives in conf/ (groups: dataset, model, prompt, metrics; from an installed wheel, the copy
@@ -39,50 +50,128 @@ See README.md.
 """
 
 
+_MAIN_PID: int | None = None  # the process that launched the sweep (set by _run)
+_OUTCOMES: dict[str, dict] = {}  # outcomes of the jobs run in this process (basic launcher), by job dir
+
+
 def _run(argv: list[str]) -> int:
     import hydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import DictConfig
 
+    import harness.cli as this  # the imported module, also under `python -m harness.cli`
     from harness import config as hc
+    from harness import jobs
+    from harness.errors import LauncherGaveUp, SweepRejected
 
     hc.register_resolvers()
     hc.register_schema()
 
-    from harness.errors import HarnessError, SweepRejected, storage_error
-
-    jobs_started = 0
-    worst = 0  # the sweep exits with its worst job's code
-
-    @hydra.main(version_base="1.3", config_path=str(hc.CONF_DIR), config_name="config")
-    def app(cfg: DictConfig) -> None:
-        nonlocal jobs_started, worst
-        jobs_started += 1
-        from harness.jobs import run_job
-
-        runtime = HydraConfig.get().runtime
-        try:
-            run_job(cfg, Path(runtime.output_dir), dict(runtime.choices))
-        except (HarnessError, OSError) as exc:
-            # One job's error or stop is reported and the other jobs of the sweep still run.
-            error = exc if isinstance(exc, HarnessError) else storage_error(exc)
-            if error is None or _debug():
-                raise
-            _report("run", error)
-            worst = max(worst, error.exit_code)
-
+    # The task function and its bookkeeping are the imported module's: launchers that run jobs in
+    # other processes (joblib, submitit) pickle the function by name, and __main__ has no name.
+    this._MAIN_PID = os.getpid()
+    this._OUTCOMES.clear()
+    jobs.LAUNCHED.clear()
+    app = hydra.main(version_base="1.3", config_path=str(hc.CONF_DIR), config_name="config")(this._job)
     sys.argv = ["harness run", *argv]
+    launcher_failed = False
     try:
         app()
     except SweepRejected as rejected:
         return _report("run", rejected.error)
+    except LauncherGaveUp as gave_up:
+        if _debug():
+            raise
+        print(f"harness run: {gave_up}", file=sys.stderr)
+        launcher_failed = True
     except SystemExit as exc:
         # Hydra prints a bad override or a missing config option itself and exits 1; that is a
         # usage error (2), like every config error of a job.
-        if exc.code == 1 and jobs_started == 0:
+        if exc.code == 1 and not jobs.LAUNCHED:
             return 2
-        raise
+        if not jobs.LAUNCHED:
+            raise
+        launcher_failed = True  # the launcher itself gave up (a worker killed): Hydra said why
+    if not jobs.LAUNCHED:  # hydra.mode=RUN (one job, no sweep), or --cfg/--help/--info
+        return max((int(o["exit_code"]) for o in this._OUTCOMES.values()), default=0)
+    return _sweep_code(jobs.LAUNCHED, this._OUTCOMES, launcher_failed)
+
+
+def _sweep_code(launched: dict, in_process: dict[str, dict], launcher_failed: bool) -> int:
+    """The sweep's exit code: its worst job's. Jobs that ran in other processes left their outcome
+    in their directories; their messages are printed here, once, as the jobs' own."""
+    from harness.jobs import read_outcomes
+
+    sweep_dir = launched["dir"]
+    outcomes = dict(in_process)
+    for job_dir, outcome in read_outcomes(sweep_dir).items():
+        if job_dir not in outcomes:
+            outcomes[job_dir] = outcome
+            if outcome.get("message"):
+                print(f"harness run: {outcome['message']}", file=sys.stderr)
+    worst = max((int(o.get("exit_code", 1)) for o in outcomes.values()), default=0)
+    expected = launched.get("jobs")
+    if launcher_failed or (isinstance(expected, int) and len(outcomes) < expected):
+        shown = f"{len(outcomes)} of {expected}" if isinstance(expected, int) else str(len(outcomes))
+        print(
+            f"harness run: {shown} job(s) of the sweep ended with an outcome; the others were killed "
+            f"or never started. `harness sweep-status {sweep_dir}` lists them and the command that "
+            "runs what is missing",
+            file=sys.stderr,
+        )
+        worst = max(worst, 1)
     return worst
+
+
+def _job(cfg) -> int:  # cfg: DictConfig
+    """Hydra's task function: one job of a sweep, in this process (basic launcher) or another one
+    (joblib worker, submitit local or Slurm job). It never raises: a job's error or stop becomes
+    its exit code and one message, recorded in its directory (`job.json`), so the other jobs run
+    on and the launching process exits with the worst code."""
+    import logging
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from harness.errors import HarnessError, storage_error
+    from harness.jobs import run_job, write_outcome
+
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    in_process = os.getpid() == _MAIN_PID
+    code, message = 0, None
+    try:
+        run_job(cfg, run_dir, dict(hydra_cfg.runtime.choices))
+    except (HarnessError, OSError) as exc:
+        error = exc if isinstance(exc, HarnessError) else storage_error(exc)
+        if _debug() and in_process:
+            raise
+        if error is None:  # an OSError that is not the user's to fix: a bug report, with its traceback
+            error, code = exc, 1
+            logging.getLogger("harness").error("job failed:\n%s", traceback.format_exc())
+        else:
+            code = error.exit_code
+        message = str(error)
+    except Exception as exc:  # a bug: its traceback goes to the job's log; the siblings run on
+        if _debug() and in_process:
+            raise
+        logging.getLogger("harness").error("job failed:\n%s", traceback.format_exc())
+        code, message = 1, f"{type(exc).__name__}: {exc} (traceback in {run_dir / 'harness.log'})"
+    outcome = {
+        "exit_code": code,
+        "message": message,
+        "overrides": [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)],
+        "run_dir": str(run_dir),
+    }
+    if in_process:
+        _OUTCOMES[str(run_dir)] = outcome
+        if message:
+            print(f"harness run: {message}", file=sys.stderr)
+    if run_dir.is_dir() or not in_process:
+        try:
+            write_outcome(run_dir, outcome)
+        except OSError as exc:
+            logging.getLogger("harness").warning("cannot record the job's outcome: %s", exc)
+    return code
 
 
 def _shell_completion(argv: list[str]) -> int:
@@ -372,6 +461,34 @@ def _ingest(argv: list[str]) -> int:
     return 0
 
 
+SWEEP_STATUS_USAGE = """\
+usage: harness sweep-status SWEEP_DIR
+
+What became of each job of a sweep (a directory results/runs/<time>-<id>/ that `harness run -m`
+made): finished, failed (stopped by a budget or failure limit, or an error), interrupted (killed,
+timed out), running, or missing (never started); and the command that runs only what is not
+finished. Interrupted runs are continued by that command; requests that finished before are
+answered from the response cache, not sent again.
+
+Exit code: 0 every job finished, 1 some did not, 2 not a sweep directory.
+"""
+
+
+def _sweep_status(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(SWEEP_STATUS_USAGE)
+        return 0
+    if len(argv) != 1:
+        print(f"harness sweep-status: expected one sweep directory\n\n{SWEEP_STATUS_USAGE}", file=sys.stderr)
+        return 2
+    from harness.sweep_status import render, sweep_states
+
+    sweep_dir = Path(argv[0])
+    states, hydra_overrides = sweep_states(sweep_dir)  # DataError: a one-line message, exit 2
+    print(render(sweep_dir, states, hydra_overrides))
+    return 0 if all(s.state == "finished" for s in states) else 1
+
+
 COMMANDS = {
     "run": _run,
     "leaderboard": _leaderboard,
@@ -379,6 +496,7 @@ COMMANDS = {
     "gate": _gate,
     "compare": _compare,
     "ingest": _ingest,
+    "sweep-status": _sweep_status,
 }
 
 

@@ -92,3 +92,8 @@ def storage_error(exc: OSError) -> StorageError | None:
         f"cannot write {where}: {exc.strerror}; {hint}, or pass results_dir= / cache.path= elsewhere. "
         "Finished rows already on disk are kept; the same command continues the run"
     )
+
+
+class LauncherGaveUp(BaseException):  # noqa: N818 (a carrier, like SweepRejected)
+    """A launcher stopped waiting for the sweep's jobs (a job's process was killed): carried past
+    Hydra's own error printing (which catches Exception) to the CLI, which says it in one line."""

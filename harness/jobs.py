@@ -7,13 +7,41 @@ import shutil
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from harness.config import ConfigError, to_typed
 from harness.data.load import DatasetError
 from harness.errors import HarnessError, NothingScored, RunStopped, SweepRejected, UsageError
 
 log = logging.getLogger("harness")
+
+# What the sweep in this process launched (set by SweepPreflight.on_multirun_start, which runs in
+# the launching process): its directory and how many jobs it expands to (None: not known).
+LAUNCHED: dict[str, object] = {}
+# A job's outcome (exit code, one-line message), written into its directory by the job itself,
+# wherever it ran (a joblib worker, a Slurm node): the launching process reads it back.
+OUTCOME_FILE = "job.json"
+
+
+def write_outcome(run_dir: Path, outcome: dict) -> None:
+    from harness.results.store import write_json_atomic
+
+    write_json_atomic(run_dir / OUTCOME_FILE, outcome)
+
+
+def read_outcomes(sweep_dir: Path) -> dict[str, dict]:
+    """The outcomes recorded under a sweep directory, by job directory."""
+    import json
+
+    outcomes = {}
+    for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")):
+        try:
+            outcome = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(outcome, dict):
+            outcomes[str(path.parent)] = outcome
+    return outcomes
 
 
 def _discard(run_dir: Path) -> None:
@@ -95,9 +123,12 @@ def sweep_job_overrides(config: DictConfig) -> list[list[str]]:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    # Unresolved, as Hydra reads them: an override may hold an interpolation (x=${model.name}).
     params = config.hydra.sweeper.get("params") or {}
+    if OmegaConf.is_config(params):
+        params = OmegaConf.to_container(params, resolve=False)
     arguments = [f"{key}={value}" for key, value in params.items()]
-    arguments += list(config.hydra.overrides.task)
+    arguments += list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
     parsed = OverridesParser.create().parse_overrides(arguments)
     (batch,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
     return batch
@@ -115,11 +146,15 @@ class SweepPreflight(Callback):
         from harness.data.load import load_items
         from harness.pipeline import check_job_config
 
+        # Resolved here on the config the launcher gets: ${now:} and ${uniq:} are cached in it.
+        LAUNCHED.clear()
+        LAUNCHED.update(dir=Path(str(config.hydra.sweep.dir)), jobs=None)
         try:
             jobs = sweep_job_overrides(config)
         except Exception as exc:  # a sweep syntax the basic sweeper cannot expand: let Hydra say it
             log.debug("sweep preflight skipped: %s", exc)
             return
+        LAUNCHED["jobs"] = len(jobs)
         config_name = config.hydra.job.get("config_name") or "config"  # honours --config-name
         problems: list[str] = []
         seen: set[str] = set()  # the same problem in many jobs is listed once

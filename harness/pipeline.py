@@ -37,7 +37,14 @@ from harness.llm.client import (
 )
 from harness.llm.prompts import prompt_record, render_messages
 from harness.report.aggregate import summarize
-from harness.results.reader import carried_spend, find_resumable, read_generations, read_jsonl, read_manifest
+from harness.results.reader import (
+    carried_spend,
+    claim_resumable,
+    find_resumable,
+    read_generations,
+    read_jsonl,
+    read_manifest,
+)
 from harness.results.records import (
     DatasetRef,
     GenerationInfo,
@@ -155,8 +162,15 @@ class Job:
         self.common = self.identity.to_json()
         self.run_key = self._run_key()
         # Unfinished runs of this job, oldest first; `previous` is the one this run continues.
+        # Each is claimed first: of two jobs of the same run_key started together, one continues it.
         self.unfinished = (
-            find_resumable(run_dir.parents[1], self.run_key, exclude=run_dir) if cfg.resume == "auto" else []
+            claim_resumable(
+                run_dir.parents[1],
+                find_resumable(run_dir.parents[1], self.run_key, exclude=run_dir),
+                str(run_dir.relative_to(run_dir.parents[1])),
+            )
+            if cfg.resume == "auto"
+            else []
         )
         self.previous = self.unfinished[-1] if self.unfinished else None
 

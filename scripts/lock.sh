@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate constraints.txt: every package (direct and transitive) that `pip install -e '.[dev]'`
+# Regenerate constraints.txt: every package (direct and transitive) that `pip install -e '.[dev,cluster]'`
 # resolves today within pyproject.toml's ranges, pinned to one version, for CPython 3.11 on Linux.
 #
 #   bash scripts/lock.sh            # then review `git diff constraints.txt`, run the tests, commit
@@ -15,7 +15,7 @@ PYTHON="${PYTHON:-python}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$PYTHON" -m venv "$tmp/venv"
-"$tmp/venv/bin/python" -m pip install -q --dry-run --ignore-installed --report "$tmp/report.json" -e '.[dev]'
+"$tmp/venv/bin/python" -m pip install -q --dry-run --ignore-installed --report "$tmp/report.json" -e '.[dev,cluster]'
 "$tmp/venv/bin/python" - "$tmp/report.json" constraints.txt <<'PY'
 import json
 import platform

@@ -128,6 +128,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_alive(manifest: dict[str, Any]) -> bool:
+    """Whether the process of a "running" manifest may still be at work: alive on this host, or on
+    another host (a cluster node), where it cannot be checked from here."""
+    if manifest.get("host") != socket.gethostname():
+        return True
+    return _pid_alive(int(manifest.get("pid", 0)))
+
+
 def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> list[Path]:
     """Unfinished run directories of the same job (same run_key), oldest first.
 
@@ -155,6 +163,54 @@ def find_resumable(runs_dir: Path, run_key: str, exclude: Path) -> list[Path]:
     return [run_dir for _, run_dir in sorted(candidates)]
 
 
+CLAIM_FILE = "resume.claim"
+
+
+def _claim_is_live(runs_dir: Path, holder: str) -> bool:
+    """Whether the run `holder` (a run id under `runs_dir`) may still be resuming what it claimed:
+    it is being set up (no manifest yet) or running; not once it ended or its process is gone."""
+    holder_dir = runs_dir / holder
+    if not holder_dir.is_dir():
+        return False  # discarded (a config error before any work)
+    if not (holder_dir / RUN_FILE).exists():
+        return True  # between its claim and its first manifest
+    try:
+        manifest = read_manifest(holder_dir)
+    except DataError:
+        return True  # being written
+    return manifest.get("status") == "running" and process_alive(manifest)
+
+
+def claim_resumable(runs_dir: Path, candidates: list[Path], claimant: str) -> list[Path]:
+    """The unfinished runs (from `find_resumable`) that run `claimant` may continue: each is claimed
+    by creating a claim file in it with O_EXCL, so of two jobs started together (parallel jobs of
+    a sweep, two nodes on a shared disk) only one continues a given run.
+
+    A claim held by a run that ended without finishing the resume (killed while copying) is stale:
+    the next claimant takes it over with a claim file named after the stale holder, again with
+    O_EXCL, so a stale claim too is taken over once."""
+    claimed = []
+    for run_dir in candidates:
+        name = CLAIM_FILE
+        while True:
+            try:
+                fd = os.open(run_dir / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    holder = (run_dir / name).read_text(encoding="utf-8").strip()
+                except OSError:
+                    holder = ""
+                if not holder or holder == claimant or _claim_is_live(runs_dir, holder):
+                    break  # another job continues it (or the claim is being written)
+                name = f"{CLAIM_FILE}.after-{holder.replace('/', '__')}"
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(claimant + "\n")
+            claimed.append(run_dir)
+            break
+    return claimed
+
+
 def carried_spend(attempts: list[Path], runs_dir: Path, without_ledger: Callable[[Path], float]) -> float:
     """USD paid by the unfinished attempts a run continues (each counted once).
 
@@ -164,10 +220,7 @@ def carried_spend(attempts: list[Path], runs_dir: Path, without_ledger: Callable
     spend of an attempt written before ledgers existed."""
     ledgers = {run_dir: read_jsonl(run_dir / SPEND_FILE) for run_dir in attempts}
     covered = {
-        runs_dir / name
-        for lines in ledgers.values()
-        for line in lines
-        for name in line.get("covers") or []
+        runs_dir / name for lines in ledgers.values() for line in lines for name in line.get("covers") or []
     }
     total = 0.0
     for run_dir, lines in ledgers.items():
