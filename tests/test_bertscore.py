@@ -286,3 +286,96 @@ def test_construction_does_not_import_torch() -> None:
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=60)
+
+
+# --- reference embeddings reused across rows ------------------------------------------------------
+
+
+def _embedded_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text the model embeds from now on (recorded around `_bert_embeddings.embed`)."""
+    from harness.score import _bert_embeddings
+
+    seen: list[str] = []
+    real = _bert_embeddings.embed
+
+    def recording(model: object, tokenizer: object, texts: list[str], batch_size: int, device: str) -> object:
+        seen.extend(texts)
+        return real(model, tokenizer, texts, batch_size, device)
+
+    monkeypatch.setattr(_bert_embeddings, "embed", recording)
+    return seen
+
+
+def test_second_row_embeds_only_its_candidates(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.score import _bert_embeddings
+
+    monkeypatch.setattr(_bert_embeddings, "REFERENCES", _bert_embeddings.EmbeddingCache())
+    embedded = _embedded_texts(monkeypatch)
+    refs = [it.reference_text for it in ITEMS]
+    rows = [CANDS, [[c[0] + "。"] for c in CANDS]]  # two systems' outputs for the same items
+    for row in rows:
+        scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False, batch_size=2)
+        got = flat(scorer.score(ITEMS, row))
+        cands = ["\n".join(c) for c in row]
+        assert got == pytest.approx(direct(cands, refs, tiny_dir), abs=1e-6)
+    second = ["\n".join(c) for c in rows[1]]
+    assert embedded[len(refs) + len(CANDS) :] == second  # the second row: candidates only
+    assert len(_bert_embeddings.REFERENCES) == len(refs)
+
+
+def test_reference_cache_is_per_model_and_layer(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bert_score
+
+    from harness.score import _bert_embeddings
+
+    monkeypatch.setattr(_bert_embeddings, "REFERENCES", _bert_embeddings.EmbeddingCache())
+    cands, refs = ["\n".join(c) for c in CANDS], [it.reference_text for it in ITEMS]
+    for layers in (2, 1, 2):
+        scorer = BertScoreScorer(model=str(tiny_dir), num_layers=layers, rescale_with_baseline=False)
+        got = flat(scorer.score(ITEMS, CANDS))
+        p, r, f = bert_score.score(cands, refs, model_type=str(tiny_dir), num_layers=layers)
+        assert got == pytest.approx([float(x) for row in zip(p, r, f, strict=True) for x in row], abs=1e-6)
+    assert len(_bert_embeddings.REFERENCES) == 2 * len(refs)
+
+
+def test_full_reference_cache_keeps_what_it_has(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.score import _bert_embeddings
+
+    cache = _bert_embeddings.EmbeddingCache(max_bytes=0)
+    monkeypatch.setattr(_bert_embeddings, "REFERENCES", cache)
+    scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False)
+    got = flat(scorer.score(ITEMS, CANDS))
+    refs = [it.reference_text for it in ITEMS]
+    assert got == pytest.approx(direct(["\n".join(c) for c in CANDS], refs, tiny_dir), abs=1e-6)
+    assert len(cache) == 0 and cache.bytes == 0
+
+
+def test_many_lengths_and_batch_sizes_match_bert_score(tiny_dir: Path, tiny_baseline: Path) -> None:
+    """Texts of very different lengths in batches of 1, 3 and 16: padding and sorting change nothing."""
+    import random
+
+    rng = random.Random(3)
+    pieces = [s for r in REFS for s in r] + [b for c in CANDS for b in c]
+    items = [make_item(i, tuple(rng.sample(pieces, rng.randint(1, 4)))) for i in range(12)]
+    cands = [rng.sample(pieces, rng.randint(1, 5)) for _ in items]
+    want = direct(
+        ["\n".join(c) for c in cands],
+        [it.reference_text for it in items],
+        tiny_dir,
+        lang="zh",
+        rescale_with_baseline=True,
+        baseline_path=str(tiny_baseline),
+    )
+    for batch_size in (1, 3, 16):
+        scorer = BertScoreScorer(
+            model=str(tiny_dir), num_layers=2, baseline_path=str(tiny_baseline), batch_size=batch_size
+        )
+        assert flat(scorer.score(items, cands)) == pytest.approx(want, abs=1e-6), batch_size
+
+
+def test_device_auto_uses_cpu_without_gpu(tiny_dir: Path) -> None:
+    import torch
+
+    scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False, device="auto")
+    scorer.score(ITEMS[:1], CANDS[:1])
+    assert scorer.meta()["device"] == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -250,7 +250,8 @@ def test_meta() -> None:
     assert meta["counting"] == "clipped"
     assert meta["rougeL"] == "sentence-level LCS over the whole summary"
     assert meta["rougeLsum"] == "summary-level union LCS, bullets as units"
-    assert meta["library"] == "rouge-chinese 1.0.3"
+    assert meta["implementation"] == "harness (bit-parallel LCS)"
+    assert "rouge-chinese 1.0.3" in meta["checked_against"] and "rouge-score 0.1.2" in meta["checked_against"]
     assert meta["metric_version"] == "rouge/1"
     assert RougeScorer("jieba").meta()["tokenizer"].startswith("jieba-")
     assert RougeScorer.name == "rouge"

@@ -10,6 +10,11 @@ kept per process, so several jobs in one process load it once. Anything that pre
 (model not available, missing baseline, missing layer count) raises `MetricUnavailable` with
 the reason and the fix, within seconds.
 
+The numbers are those of `BERTScorer.score` (same bert-score functions for tokenising, embedding,
+matching and rescaling), but each reference is embedded once per process and reused by every later
+row over the same references, and texts are batched by token count (`_bert_embeddings`).
+`device: auto` uses a GPU when torch sees one.
+
 Texts longer than the tokenizer's `model_max_length` are truncated by bert-score; such items are
 flagged "bertscore_truncated". Empty outputs are not sent to bert-score (it crashes on them under
 transformers 5): they score 0 and are flagged "empty_output".
@@ -212,8 +217,14 @@ def resolve_model(model: str, hub_timeout: float | None = None) -> _Source:
 
 
 def loaded_scorer(model: str, num_layers: int, device: str = "cpu") -> Any:
-    """The process-wide `bert_score.BERTScorer` for (model, num_layers, device), loaded on first use."""
+    """The process-wide `bert_score.BERTScorer` for (model, num_layers, device), loaded on first use.
+
+    device "auto": "cuda" when torch sees a GPU, else "cpu"."""
     global _LOAD_COUNT
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     key = (str(Path(os.path.expanduser(model)).resolve()) if _is_local(model) else model, num_layers, device)
     with _LOCK:
         if key in _LOADED:
@@ -244,6 +255,7 @@ def loaded_scorer(model: str, num_layers: int, device: str = "cpu") -> Any:
             if isinstance(cached, str):
                 source = _Source(source.load_path, source.origin, Path(cached).parent.name)
         bert.harness_source = source
+        bert.harness_key = key  # what reference embeddings are cached under (with max length, text hash)
         _LOADED[key] = bert
         _LOAD_COUNT += 1
         return bert
@@ -370,7 +382,7 @@ class BertScoreScorer:
                 else "non-empty references of each score() call"
             ),
             "max_length": self._bert._tokenizer.model_max_length if self._bert is not None else None,
-            "device": self.device,
+            "device": self._bert.device if self._bert is not None else self.device,
             "bert_score_version": _version("bert-score"),
             "transformers_version": _version("transformers"),
             "torch_version": _version("torch"),
@@ -436,14 +448,25 @@ class BertScoreScorer:
             # idf over all references of the call, also those of empty outputs, so that two
             # systems scored on the same items get the same weights.
             view.compute_idf([it.reference_text.strip() for it in items if it.reference_text.strip()])
+        if self.idf:
+            idf = view._idf_dict.__getitem__
+        else:  # BERTScorer.score's weights without idf: 1, and 0 for [CLS] and [SEP]
+            special = {view._tokenizer.sep_token_id, view._tokenizer.cls_token_id}
+
+            def idf(token_id: int) -> float:
+                return 0.0 if token_id in special else 1.0
+
+        from harness.score._bert_embeddings import bert_score_pairs
+
+        preds = bert_score_pairs(view, base.harness_key, cands, refs, idf, self.batch_size)
         baseline = self.resolved_baseline()
-        view._rescale_with_baseline = baseline is not None
-        view._lang = BASELINE_LANG
-        view._baseline_vals = None
-        if baseline is not None:
+        if baseline is not None:  # as BERTScorer.score: (score - b) / (1 - b), b from the layer's row
+            view._lang = BASELINE_LANG
+            view._baseline_vals = None
             view.baseline_path = str(baseline)
             view.use_custom_baseline = True
-        return view.score(cands, refs, batch_size=self.batch_size)
+            preds = (preds - view.baseline_vals) / (1 - view.baseline_vals)
+        return preds[:, 0], preds[:, 1], preds[:, 2]
 
 
 def _build(options: Any) -> BertScoreScorer | None:
