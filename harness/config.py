@@ -180,6 +180,10 @@ class JudgeConfig:
     calibration_set: str = "datasets/judge_calibration/items.jsonl"
 
 
+# The response cache's modes (harness/llm/cache.py applies them).
+CACHE_MODES = ("readwrite", "read", "off", "replay")
+
+
 @dataclass
 class CacheConfig:
     # readwrite | read | off | replay (a miss is an error: CI runs that must call no API).
@@ -306,7 +310,6 @@ def _model_problems(where: str, model: ModelConfig) -> list[str]:
 def check_values(cfg: HarnessConfig) -> None:
     """Every value a user can set, checked before any work: ConfigError listing each bad key with
     what is allowed (the CLI exits 2). Hydra has already checked names and types."""
-    from harness.llm.cache import CACHE_MODES
     from harness.score import registry
     from harness.tokenize import TOKENIZERS
 

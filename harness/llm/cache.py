@@ -30,11 +30,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from harness.config import ConfigError
+from harness.config import CACHE_MODES, ConfigError
 
 log = logging.getLogger(__name__)
 
-CACHE_MODES = ("readwrite", "read", "off", "replay")
 # Bump when the table layout changes, and add a migration in `_open_readwrite` (PRAGMA user_version).
 SCHEMA_VERSION = 1
 # Bump when the composition of `cache_key` changes: old entries then simply stop matching.
