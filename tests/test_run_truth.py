@@ -4,6 +4,7 @@ re-runs, stops and Ctrl-C that end in one line, runs where nothing could be scor
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -244,16 +245,26 @@ def test_a_full_disk_is_one_message_naming_the_file_and_keeps_finished_work(tmp_
         raise OSError(errno.ENOSPC, "No space left on device", str(self.run_dir / "rows.jsonl"))
 
     monkeypatch.setattr(RunStore, "append_rows", full)
-    code = cli.main(
-        [
-            "run",
-            "model=lead",
-            f"results_dir={tmp_path}",
-            "dataset.limit=3",
-            "metrics.bertscore.enabled=false",
-            "progress=false",
-        ]
-    )
+    # In process: Hydra points the root logger at this test's captured stderr; put it back after.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        code = cli.main(
+            [
+                "run",
+                "model=lead",
+                f"results_dir={tmp_path}",
+                "dataset.limit=3",
+                "metrics.bertscore.enabled=false",
+                "progress=false",
+            ]
+        )
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(level)
     err = capsys.readouterr().err
     assert code == 2, err
     assert "cannot write" in err and "rows.jsonl" in err and "No space left on device" in err
