@@ -298,9 +298,9 @@ def _embedded_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = _bert_embeddings.embed
 
-    def recording(model: object, tokenizer: object, texts: list[str], batch_size: int, device: str) -> object:
+    def recording(model: object, tokenizer: object, texts: list[str], *args: object) -> object:
         seen.extend(texts)
-        return real(model, tokenizer, texts, batch_size, device)
+        return real(model, tokenizer, texts, *args)
 
     monkeypatch.setattr(_bert_embeddings, "embed", recording)
     return seen

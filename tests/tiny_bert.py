@@ -13,12 +13,20 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_LENGTH = 512
 
 
-def build_tiny_bert(path: Path, texts: Iterable[str], seed: int = 0) -> Path:
+def build_tiny_bert(
+    path: Path,
+    texts: Iterable[str],
+    seed: int = 0,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    intermediate_size: int = 64,
+) -> Path:
     """Save a tiny BERT model and its tokenizer (model_max_length 512) into `path`; return `path`.
 
     The vocabulary is the special tokens plus every character of `texts` (lower-cased, as the
-    tokenizer lower-cases) and "##" pieces for Latin letters and digits; hidden size 32, 2 layers,
-    2 heads, intermediate size 64, 512 positions.
+    tokenizer lower-cases) and "##" pieces for Latin letters and digits; by default hidden size 32,
+    2 layers, 2 heads, intermediate size 64; 512 positions.
     """
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
@@ -43,10 +51,10 @@ def build_tiny_bert(path: Path, texts: Iterable[str], seed: int = 0) -> Path:
 
     config = BertConfig(
         vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
         max_position_embeddings=MAX_LENGTH,
         pad_token_id=0,
     )

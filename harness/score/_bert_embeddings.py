@@ -2,8 +2,9 @@
 
 `BERTScorer.score(cands, refs)` embeds every text of every call, so a sweep of ten (model, prompt)
 rows over one dataset embeds each reference ten times. Here the same numbers come from the same
-bert-score functions (`collate_idf` for token ids and padding, `bert_encode` for the layer's
-hidden states, `greedy_cos_idf` for the matching, the baseline rescaling of `BERTScorer.score`),
+bert-score functions (`sent_encode` and `padding` for token ids and masks, as in `collate_idf`;
+`bert_encode` for the layer's hidden states; `greedy_cos_idf` for the matching; the baseline
+rescaling of `BERTScorer.score`),
 with two changes in how the work is done:
 
 - reference embeddings are kept in a process-wide cache keyed by the loaded model (model, layer,
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 # Bytes of reference embeddings kept per process (about 1,000 digest-sized references with
@@ -77,33 +78,34 @@ def text_key(model_key: Hashable, max_length: int, text: str) -> tuple[Hashable,
 
 
 def embed(
-    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int, device: str
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    batch_size: int,
+    device: str,
+    known_ids: Mapping[str, list[int]] | None = None,
 ) -> dict[str, tuple[Any, list[int]]]:
     """text -> (embedding [tokens, hidden] on the CPU, token ids) for each distinct text, embedded in
-    batches of `batch_size` texts sorted by token count (longest first, as bert-score)."""
+    batches of `batch_size` texts sorted by token count (longest first, as bert-score).
+    `known_ids`: texts already encoded with bert-score's `sent_encode`."""
     import torch
-    from bert_score.utils import bert_encode, collate_idf, sent_encode
+    from bert_score.utils import bert_encode, padding, sent_encode
 
     unique = list(dict.fromkeys(texts))
-    ids = {text: sent_encode(tokenizer, text) for text in unique}
+    known_ids = known_ids or {}
+    ids = {text: known_ids.get(text) or sent_encode(tokenizer, text) for text in unique}
     unique.sort(key=lambda text: len(ids[text]), reverse=True)
     out: dict[str, tuple[Any, list[int]]] = {}
     with torch.no_grad():
         for start in range(0, len(unique), batch_size):
             batch = unique[start : start + batch_size]
-            padded, _, _, mask = collate_idf(batch, tokenizer, _Ones(), device=device)
-            emb = bert_encode(model, padded, attention_mask=mask).cpu()
+            # collate_idf's token ids and mask, without encoding the texts a second time
+            padded, _, mask = padding([ids[text] for text in batch], tokenizer.pad_token_id, dtype=torch.long)
+            emb = bert_encode(model, padded.to(device), attention_mask=mask.to(device)).cpu()
             for i, text in enumerate(batch):
                 n = len(ids[text])
                 out[text] = (emb[i, :n].clone(), ids[text])
     return out
-
-
-class _Ones(dict):
-    """An idf dict giving weight 1 to every token id (collate_idf's weights are not used here)."""
-
-    def __missing__(self, key: int) -> float:
-        return 1.0
 
 
 def greedy_scores(
@@ -146,11 +148,12 @@ def bert_score_pairs(
     refs: Sequence[str],
     idf: Callable[[int], float],
     batch_size: int,
+    known_ids: Mapping[str, list[int]] | None = None,
     cache: EmbeddingCache | None = None,
 ) -> Any:
     """[len(cands), 3] raw P, R, F of cands[i] against refs[i] (no rescaling), with `bert`, a loaded
     `bert_score.BERTScorer`; references come from `cache` (default: REFERENCES, the process-wide one)
-    when it has them and go into it."""
+    when it has them and go into it. `known_ids`: texts already encoded with `sent_encode`."""
     if cache is None:
         cache = REFERENCES
     tokenizer = bert._tokenizer
@@ -158,7 +161,7 @@ def bert_score_pairs(
     keys = {ref: text_key(model_key, max_length, ref) for ref in dict.fromkeys(refs)}
     stats = {ref: found for ref, key in keys.items() if (found := cache.get(key)) is not None}
     new_refs = [ref for ref in keys if ref not in stats]
-    embedded = embed(bert._model, tokenizer, [*new_refs, *cands], batch_size, bert.device)
+    embedded = embed(bert._model, tokenizer, [*new_refs, *cands], batch_size, bert.device, known_ids)
     for ref in new_refs:
         stats[ref] = embedded[ref]
         cache.put(keys[ref], embedded[ref])

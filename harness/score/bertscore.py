@@ -398,7 +398,15 @@ class BertScoreScorer:
         tokenizer = base._tokenizer
         max_length = int(tokenizer.model_max_length)
 
+        from bert_score.utils import sent_encode
+
+        ids: dict[str, list[int]] = {}  # what bert-score encodes (truncated), kept for the embedding
+
         def n_tokens(text: str) -> int:
+            if text not in ids:
+                ids[text] = sent_encode(tokenizer, text)
+            if len(ids[text]) < max_length:  # not truncated: the full count
+                return len(ids[text])
             return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
         results: list[MetricResult | None] = [None] * len(items)
@@ -424,7 +432,7 @@ class BertScoreScorer:
             refs.append(ref)
 
         if todo:
-            p, r, f = self._bert_score(base, cands, refs, items)
+            p, r, f = self._bert_score(base, cands, refs, items, ids)
             for j, i in enumerate(todo):
                 res = results[i]
                 assert res is not None
@@ -433,7 +441,9 @@ class BertScoreScorer:
                 )
         return [res for res in results if res is not None]
 
-    def _bert_score(self, base: Any, cands: list[str], refs: list[str], items: Sequence[Item]) -> Any:
+    def _bert_score(
+        self, base: Any, cands: list[str], refs: list[str], items: Sequence[Item], ids: dict[str, list[int]]
+    ) -> Any:
         # A private view of the shared BERTScorer: same model and tokenizer, this scorer's idf and
         # baseline settings. The shared object itself is never changed.
         view = copy.copy(base)
@@ -458,7 +468,7 @@ class BertScoreScorer:
 
         from harness.score._bert_embeddings import bert_score_pairs
 
-        preds = bert_score_pairs(view, base.harness_key, cands, refs, idf, self.batch_size)
+        preds = bert_score_pairs(view, base.harness_key, cands, refs, idf, self.batch_size, ids)
         baseline = self.resolved_baseline()
         if baseline is not None:  # as BERTScorer.score: (score - b) / (1 - b), b from the layer's row
             view._lang = BASELINE_LANG
