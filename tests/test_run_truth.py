@@ -4,10 +4,10 @@ re-runs, stops and Ctrl-C that end in one line, runs where nothing could be scor
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -235,38 +235,24 @@ def test_a_reply_that_echoes_the_key_is_stored_scrubbed(tmp_path):
     assert canary not in proc.stdout + proc.stderr
 
 
-def test_a_full_disk_is_one_message_naming_the_file_and_keeps_finished_work(tmp_path, monkeypatch, capsys):
-    import errno
-
-    from harness import cli
-    from harness.results.store import RunStore
-
-    def full(self, rows):
-        raise OSError(errno.ENOSPC, "No space left on device", str(self.run_dir / "rows.jsonl"))
-
-    monkeypatch.setattr(RunStore, "append_rows", full)
-    # In process: Hydra points the root logger at this test's captured stderr; put it back after.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        code = cli.main(
-            [
-                "run",
-                "model=lead",
-                f"results_dir={tmp_path}",
-                "dataset.limit=3",
-                "metrics.bertscore.enabled=false",
-                "progress=false",
-            ]
-        )
-    finally:
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-                handler.close()
-        root.setLevel(level)
-    err = capsys.readouterr().err
-    assert code == 2, err
+def test_a_full_disk_is_one_message_naming_the_file_and_keeps_finished_work(tmp_path):
+    # The CLI in a process of its own, with appending rows failing as a full disk does.
+    code = (
+        "import errno, sys\n"
+        "from harness.results.store import RunStore\n"
+        "def full(self, rows):\n"
+        "    raise OSError(errno.ENOSPC, 'No space left on device', str(self.run_dir / 'rows.jsonl'))\n"
+        "RunStore.append_rows = full\n"
+        "from harness import cli\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    args = ["run", "model=lead", f"results_dir={tmp_path}", "dataset.limit=3"]
+    args += ["metrics.bertscore.enabled=false", "progress=false"]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    err = proc.stderr
+    assert proc.returncode == 2, err
     assert "cannot write" in err and "rows.jsonl" in err and "No space left on device" in err
     assert "Traceback" not in err
     # Generations reached the disk before scoring: nothing paid is lost.
@@ -352,7 +338,7 @@ def test_the_gate_comment_on_a_replay_miss_shows_the_harness_reason(tmp_path):
         text=True,
         check=True,
     ).stdout
-    assert "Prompt gate: the run failed (exit 2)" in report
+    assert "Prompt gate: the candidate run failed (exit 2)" in report
     assert "harness run: " in report and "cache.mode=replay: no recorded response for item 'it-" in report
     assert "Recording responses" in report
     assert "Traceback" not in report and "never retrieved" not in report
