@@ -87,9 +87,13 @@ class Run:
 
 
 def load_run(run_dir: Path) -> Run:
+    return _with_rows(run_dir, read_manifest(run_dir))
+
+
+def _with_rows(run_dir: Path, manifest: dict[str, Any]) -> Run:
     raw = read_jsonl(run_dir / ROWS_FILE)
     rows = latest_per_item(raw)
-    return Run(run_dir, read_manifest(run_dir), rows, len(raw) - len(rows))
+    return Run(run_dir, manifest, rows, len(raw) - len(rows))
 
 
 def run_dirs(runs_dir: Path) -> list[Path]:
@@ -108,9 +112,7 @@ def iter_runs(runs_dir: Path, status: str | None = "finished") -> Iterator[Run]:
             continue
         if status is not None and manifest.get("status") != status:
             continue
-        raw = read_jsonl(run_dir / ROWS_FILE)
-        rows = latest_per_item(raw)
-        yield Run(run_dir, manifest, rows, len(raw) - len(rows))
+        yield _with_rows(run_dir, manifest)
 
 
 def read_generations(run_dir: Path) -> list[dict[str, Any]]:
