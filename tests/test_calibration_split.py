@@ -1,0 +1,45 @@
+"""The held-out `test` split of the judge calibration set is frozen: the checker is reported on it and
+must never be tuned on it, so the file may not change (commit d9945d5... is the hash recorded when it
+was frozen, before any checker change made with the new data). `dev` is the split to study."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+CAL = ROOT / "datasets" / "judge_calibration"
+# Written here as well as in test.sha256: changing the frozen split needs an edit of this test too.
+FROZEN_TEST_SHA256 = "d9945d555d3136c0539e7f21c43d0bf43795bb3149d3ba8f4d02cb04398d8dc4"
+ERROR_TYPES = {
+    "none": "supported",
+    "entity_swap": "contradicted",
+    "number_change": "contradicted",
+    "date_shift": "contradicted",
+    "negation": "contradicted",
+    "unsupported_addition": "not_in_source",
+    "overgeneralization": "not_in_source",
+}
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_test_split_is_frozen() -> None:
+    digest = hashlib.sha256((CAL / "test.jsonl").read_bytes()).hexdigest()
+    recorded = (CAL / "test.sha256").read_text(encoding="utf-8").split()[0]
+    assert recorded == FROZEN_TEST_SHA256
+    assert digest == FROZEN_TEST_SHA256, "datasets/judge_calibration/test.jsonl changed: the test split is frozen"
+
+
+def test_test_split_shape() -> None:
+    rows = _rows(CAL / "test.jsonl")
+    assert len(rows) >= 200
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert len({r["source"] for r in rows}) >= 40
+    for r in rows:
+        assert ERROR_TYPES[r["error_type"]] == r["gold"], r["id"]
+        assert r["section"] in {"产品", "产业资讯", "技术", "其他"}, r["id"]
+    assert {r["section"] for r in rows} == {"产品", "产业资讯", "技术", "其他"}
