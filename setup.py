@@ -20,8 +20,15 @@ SHIPPED_DIRS = {
 }
 
 setup(
-    # hydra_plugins/harness_launchers: the launchers of conf/hydra/launcher/ (Hydra finds plugins there)
-    packages=[*find_packages(include=["harness", "harness.*", "hydra_plugins", "hydra_plugins.*"]), *SHIPPED_DIRS],
+    # hydra_plugins/harness_launchers: the launchers of conf/hydra/launcher/. `hydra_plugins` is a
+    # namespace package (Hydra's own plugins install into it too), which find_packages() cannot see:
+    # named here, or the wheel and the editable install lack it. harness/cli.py registers the classes
+    # with Hydra, because an editable install maps the module without a directory Hydra can walk.
+    packages=[
+        *find_packages(include=["harness", "harness.*"]),
+        "hydra_plugins.harness_launchers",
+        *SHIPPED_DIRS,
+    ],
     package_dir=SHIPPED_DIRS,
     # Only what is listed here (not whatever git or a MANIFEST happens to track).
     include_package_data=False,

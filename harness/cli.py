@@ -64,6 +64,10 @@ def _run(argv: list[str]) -> int:
 
     hc.register_resolvers()
     hc.register_schema()
+    problem = _register_launchers(argv)
+    if problem:
+        print(f"harness run: {problem}", file=sys.stderr)
+        return 2
 
     # The task function and its bookkeeping are the imported module's: launchers that run jobs in
     # other processes (joblib, submitit) pickle the function by name, and __main__ has no name.
@@ -93,6 +97,46 @@ def _run(argv: list[str]) -> int:
     if not jobs.LAUNCHED:  # hydra.mode=RUN (one job, no sweep), or --cfg/--help/--info
         return max((int(o["exit_code"]) for o in this._OUTCOMES.values()), default=0)
     return _sweep_code(jobs.LAUNCHED, this._OUTCOMES, launcher_failed)
+
+
+# conf/hydra/launcher/<name>.yaml -> the class it instantiates (hydra_plugins/harness_launchers).
+_LAUNCHER_CLASSES = {
+    "joblib": "JoblibLauncher",
+    "submitit_local": "LocalLauncher",
+    "submitit_slurm": "SlurmLauncher",
+}
+
+
+def _register_launchers(argv: list[str]) -> str | None:
+    """Make the harness's launchers known to Hydra; a usage problem when the chosen one is missing.
+
+    Hydra finds plugins by walking the directories of the `hydra_plugins` namespace package. A wheel
+    puts hydra_plugins/harness_launchers/ there, but an editable install maps the module through an
+    import hook that has no directory to walk: the module imports, yet Hydra would say "Unknown
+    plugin class" for `hydra/launcher=joblib` (run from anywhere but the checkout's root). So the
+    classes are registered with Hydra's public `Plugins.register` instead of relying on the walk.
+    """
+    chosen = next(
+        (a.split("=", 1)[1] for a in argv if a.startswith(("hydra/launcher=", "+hydra/launcher="))), None
+    )
+    try:
+        import hydra_plugins.harness_launchers as launchers
+    except ImportError:
+        launchers = None
+    if launchers is not None:
+        from hydra.core.plugins import Plugins
+
+        for name in _LAUNCHER_CLASSES.values():
+            cls = getattr(launchers, name, None)
+            if cls is not None:
+                Plugins.instance().register(cls)
+    needed = _LAUNCHER_CLASSES.get(chosen or "")
+    if needed and getattr(launchers, needed, None) is None:
+        return (
+            f"hydra/launcher={chosen} needs the launcher plugins of the `cluster` extra, which are not "
+            "installed: pip install -c constraints.txt -e '.[cluster]' (README, Sweeps)"
+        )
+    return None
 
 
 def _sweep_code(launched: dict, in_process: dict[str, dict], launcher_failed: bool) -> int:

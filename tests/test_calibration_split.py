@@ -1,6 +1,6 @@
 """The held-out `test` split of the judge calibration set is frozen: the checker is reported on it and
-must never be tuned on it, so the file may not change (commit d9945d5... is the hash recorded when it
-was frozen, before any checker change made with the new data). `dev` is the split to study."""
+must never be tuned on it, so the file may not change (its sha256 was recorded in test.sha256 when it
+was committed, before any checker change made with the new data). `dev` is the split to study."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def test_test_split_is_frozen() -> None:
     digest = hashlib.sha256((CAL / "test.jsonl").read_bytes()).hexdigest()
     recorded = (CAL / "test.sha256").read_text(encoding="utf-8").split()[0]
     assert recorded == FROZEN_TEST_SHA256
-    assert digest == FROZEN_TEST_SHA256, "datasets/judge_calibration/test.jsonl changed: the test split is frozen"
+    assert digest == FROZEN_TEST_SHA256, (
+        "datasets/judge_calibration/test.jsonl changed: the test split is frozen"
+    )
 
 
 def test_test_split_shape() -> None:

@@ -57,9 +57,17 @@ def _launcher_args(launcher: str) -> list[str]:
     return [f"hydra/launcher={launcher}", *extra]
 
 
-def _harness(*args: str, timeout: float = 480) -> subprocess.CompletedProcess:
+def _harness(*args: str, timeout: float = 480, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "harness.cli", *args]
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def _harness_script(*args: str, cwd: Path, timeout: float = 480) -> subprocess.CompletedProcess:
+    """The installed `harness` command, as a user types it, from a directory that is not the
+    checkout (so the checkout is not on sys.path: launchers must be found through the install)."""
+    script = Path(sys.executable).parent / "harness"
+    assert script.exists(), f"no `harness` script beside {sys.executable}"
+    return subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def _board(results: Path) -> list[dict]:
@@ -76,7 +84,9 @@ def _statuses(results: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("launcher", LAUNCHERS)
 def test_a_2x2_baseline_sweep_gives_4_leaderboard_rows(tmp_path, launcher):
-    proc = _harness(
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = _harness_script(
         "run",
         "-m",
         *_launcher_args(launcher),
@@ -87,6 +97,7 @@ def test_a_2x2_baseline_sweep_gives_4_leaderboard_rows(tmp_path, launcher):
         f"dataset.data_files=[{MINI}]",
         "dataset.limit=2",
         "metrics.bertscore.enabled=false",
+        cwd=elsewhere,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = _board(tmp_path)
@@ -255,3 +266,28 @@ def test_sweep_status_help_and_a_directory_that_is_not_a_sweep(tmp_path):
     assert "usage: harness sweep-status" in _harness("sweep-status", "--help", timeout=60).stdout
     proc = _harness("sweep-status", str(tmp_path), timeout=60)
     assert proc.returncode == 2 and "multirun.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_launcher_without_the_cluster_extra_is_a_usage_error(monkeypatch):
+    """Without the extra, hydra_plugins.harness_launchers defines no classes: choosing one is a
+    one-line usage error naming the extra, not Hydra's "Unknown plugin class" traceback."""
+    import types
+
+    from harness import cli
+
+    monkeypatch.setitem(sys.modules, "hydra_plugins.harness_launchers", types.ModuleType("stub"))
+    problem = cli._register_launchers(["-m", "hydra/launcher=joblib", "model=lead"])
+    assert problem and "hydra/launcher=joblib" in problem and ".[cluster]" in problem
+    assert cli._register_launchers(["model=lead"]) is None
+    assert cli._register_launchers(["-m", "hydra/launcher=basic"]) is None
+
+
+def test_the_launchers_are_registered_with_hydra():
+    """Registered explicitly: an editable install maps the module without a directory Hydra walks."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    from hydra.core.plugins import Plugins
+
+    from harness import cli
+
+    assert cli._register_launchers(["-m", "hydra/launcher=joblib"]) is None
+    assert "hydra_plugins.harness_launchers.JoblibLauncher" in Plugins.instance().class_name_to_class

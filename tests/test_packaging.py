@@ -73,8 +73,17 @@ def test_wheel_carries_conf_datasets_and_site_assets(wheel: Path):
     assert tables and tables <= names, sorted(tables - names)
     modules = {f"{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "harness").rglob("*.py")}
     assert modules <= names, sorted(modules - names)
-    # Nothing lands at the top of site-packages but the package and its metadata.
-    assert {n.split("/")[0] for n in names} == {"harness", f"{wheel.name.split('-')[0]}-0.1.0.dist-info"}
+    # The launchers of conf/hydra/launcher/, in the namespace package Hydra walks for plugins.
+    assert "hydra_plugins/harness_launchers/__init__.py" in names
+    assert not any(
+        n.startswith("hydra_plugins/") and n.count("/") == 1 and n.endswith("__init__.py") for n in names
+    )
+    # Nothing else lands at the top of site-packages but the package and its metadata.
+    assert {n.split("/")[0] for n in names} == {
+        "harness",
+        "hydra_plugins",
+        f"{wheel.name.split('-')[0]}-0.1.0.dist-info",
+    }
 
 
 def test_declared_dependencies_are_what_the_code_imports():
@@ -90,7 +99,8 @@ def test_declared_dependencies_are_what_the_code_imports():
                 imported.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 imported.add(node.module.split(".")[0])
-    third_party = imported - set(sys.stdlib_module_names) - {"harness"}
+    # hydra_plugins: the namespace of this project's own launchers (and of the `cluster` extra's).
+    third_party = imported - set(sys.stdlib_module_names) - {"harness", "hydra_plugins"}
     dists = importlib.metadata.packages_distributions()
     missing = {m for m in third_party if m not in dists}
     assert not missing, f"imported but not installed: {missing}"
