@@ -156,13 +156,20 @@ class SweepPreflight(Callback):
             return
         LAUNCHED["jobs"] = len(jobs)
         config_name = config.hydra.job.get("config_name") or "config"  # honours --config-name
+        # Extra config directories given on the command line (ci/prompt-gate.sh adds its prompts
+        # so): the jobs see them, so must the preflight's compose.
+        searchpath = [
+            o
+            for o in OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False)
+            if str(o).startswith("hydra.searchpath=")
+        ]
         problems: list[str] = []
         seen: set[str] = set()  # the same problem in many jobs is listed once
         datasets_checked: set[str] = set()
         for overrides in jobs:
             label = " ".join(overrides) or "(defaults)"
             try:
-                typed = to_typed(compose(config_name=config_name, overrides=overrides))
+                typed = to_typed(compose(config_name=config_name, overrides=[*searchpath, *overrides]))
                 model_choice = next((o.split("=", 1)[1] for o in overrides if o.startswith("model=")), None)
                 check_job_config(typed, model_choice)
                 key = repr(typed.dataset)

@@ -320,3 +320,31 @@ def test_ranking_by_a_lower_is_better_column_and_by_an_unknown_one(tmp_path):
         build_board(entries, rank_by="no_such_metric")
     proc = _cli("leaderboard", "--results-dir", str(tmp_path), "--rank-by", "nope")
     assert proc.returncode == 2 and "--rank-by" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_prompts_from_an_extra_config_dir_are_preflighted_too(tmp_path):
+    """ci/prompt-gate.sh adds its prompt files with hydra.searchpath: the sweep preflight composes
+    with it (a good prompt raises no "Could not find" warning; a bad job in it is still caught)."""
+    extra = tmp_path / "conf" / "prompt"
+    extra.mkdir(parents=True)
+    (extra / "extra_prompt.yaml").write_text(
+        (ROOT / "conf" / "prompt" / "yaodian_v2.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    searchpath = f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+    ok = _cli(
+        "run", "model=lead", "prompt=extra_prompt", searchpath, "dataset.limit=1", f"results_dir={tmp_path}/r"
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "Could not find" not in ok.stderr and "MissingConfigException" not in ok.stderr
+    bad = _cli(
+        "run",
+        "-m",
+        "model=lead,openai",
+        "prompt=extra_prompt",
+        searchpath,
+        "dataset.limit=1",
+        f"results_dir={tmp_path}/b",
+        unset=("OPENAI_API_KEY",),
+    )
+    assert bad.returncode == 2, bad.stderr[-2000:]
+    assert "no job was started" in bad.stderr and "OPENAI_API_KEY" in bad.stderr
