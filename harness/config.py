@@ -176,8 +176,10 @@ class JudgeConfig:
     coverage_prompt: str = "conf/judge_prompts/coverage_v1.yaml"
     max_concurrency: int = 4
     max_tokens: int = 4096
-    # The labelled claims `harness judge-eval` measures the judge (and the fact checker) on.
-    calibration_set: str = "datasets/judge_calibration/items.jsonl"
+    # The labelled claims `harness judge-eval` reports on (any file in the calibration format) ...
+    calibration_set: str = "datasets/judge_calibration/test.jsonl"
+    # ... and a second set shown beside it (the development split); null or "" = none.
+    calibration_beside: str | None = "datasets/judge_calibration/dev.jsonl"
 
 
 # The response cache's modes (harness/llm/cache.py applies them).
