@@ -330,6 +330,13 @@ def check_values(cfg: HarnessConfig) -> None:
         problems += _model_problems("judge.model", cfg.judge.model)
     if cfg.judge.max_concurrency < 1:
         problems.append(f"judge.max_concurrency={cfg.judge.max_concurrency}: must be at least 1")
+    budget = judge_max_tokens(cfg.judge) if cfg.judge.enabled else None
+    limit = cfg.judge.model.max_input_tokens if cfg.judge.model is not None else None
+    if budget is not None and limit and budget >= limit:
+        problems.append(
+            f"judge max_tokens={budget} (judge.max_tokens, else judge.model.params.max_tokens) leaves no "
+            f"room for the prompt in judge.model.max_input_tokens={limit}: lower it"
+        )
     if cfg.judge.max_tokens is not None and cfg.judge.max_tokens < 1:
         problems.append(f"judge.max_tokens={cfg.judge.max_tokens}: must be at least 1, or null")
     if cfg.prompt.n_bullets < 1:

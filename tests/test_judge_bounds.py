@@ -9,6 +9,8 @@ import json
 import logging
 import re
 
+import pytest
+
 from harness.results.reader import read_jsonl
 from tests.fake_openai import FakeOpenAI, Reply, user_text
 from tests.test_run import _run
@@ -140,3 +142,13 @@ def test_judge_failures_are_counted_in_the_summary_and_the_log(tmp_path, caplog)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["n_failed"] == 0 and summary["n_judge_failed"] == 1
     assert "judge failed on 1" in caplog.text
+
+
+def test_a_completion_budget_as_large_as_the_context_is_a_config_error(tmp_path):
+    from harness.config import ConfigError, check_values, to_typed
+    from tests.test_run import _cfg
+
+    window = ("judge=local", "judge.model.max_input_tokens=4096")
+    with pytest.raises(ConfigError, match="leaves no room for the prompt"):
+        check_values(to_typed(_cfg(tmp_path, *window, "judge.model.params.max_tokens=4096")))
+    check_values(to_typed(_cfg(tmp_path, *window, "judge.model.params.max_tokens=200")))
