@@ -56,7 +56,9 @@ def neutralize_fences(text: str) -> str:
 # Sentences that address the model: ignore / override instructions, dictate a verdict or output,
 # change its role. Checked case-insensitively after NFKC (full-width Latin folds to ASCII).
 _INSTRUCTION = re.compile(
-    r"(忽略|无视|忘记|忘掉|不要理会|不必理会|跳过)[^。！？!?\n]{0,16}(指令|指示|命令|说明|要求|规则|提示)"
+    r"(忽略|无视|忘记|忘掉|不要理会|不必理会|跳过)掉?你?"
+    r"(之前|以上|上面|前面|上述|先前|此前|所有|全部|一切|原有|原来|系统)[^。！？!?\n]{0,10}"
+    r"(指令|指示|命令|说明|要求|规则|提示)"
     r"|(请|务必|必须|只|直接)[^。！？!?\n]{0,8}(输出|回答|回复|返回|判定|判为|判断为|标记|打分)[^。！？!?\n]{0,6}"
     r"(supported|contradicted|not_in_source|covered|missing|partly|支持|通过|满分)"
     r"|ignore\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding|system)\s+"
