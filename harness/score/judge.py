@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from harness.llm.client import Completion
     from harness.llm.fit import ContextFit
 
-METRIC_VERSION = "judge/1"
+METRIC_VERSION = "judge/2"  # 2: quotes in instruction-like text, input fitted to the context
 FUZZY_THRESHOLD = 0.9
 VERDICTS = ("supported", "contradicted", "not_in_source")
 COVERAGE_STATUSES = ("covered", "partly", "missing")
