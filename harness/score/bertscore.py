@@ -21,11 +21,12 @@ flagged "bertscore_truncated".
 Empty output (and empty reference): bert-score's own rule. bert-score sets the *raw* P/R/F of an
 empty candidate or reference to 0 and then rescales like any other score, (0 - b) / (1 - b) with
 b the baseline of the layer: -1.21 (P, R and F1) for bert-base-chinese at layer 8 (b = 0.548),
-below a random pair (about 0) and any real digest. Such texts are not sent to bert-score (it crashes on them under
-transformers 5); the harness applies the same rule itself and flags the row "empty_output" /
-"empty_reference". The row stays in the mean: excluding it would let a model that returns nothing
-on hard items look better. (Before bertscore/2 an empty output scored 0.0 *after* rescaling, the
-level of an unrelated pair, and could outrank poor digests.) Without rescaling the value is 0.
+below a random pair (about 0) and any real digest. Such texts are not sent to bert-score (it
+crashes on them under transformers 5); the harness applies the same rule itself and flags the row
+"empty_output" / "empty_reference". The row stays in the mean: excluding it would let a model that
+returns nothing on hard items look better. (Before bertscore/2 an empty output scored 0.0 *after*
+rescaling, the level of an unrelated pair, and could outrank poor digests.) Without rescaling the
+value is 0.
 """
 
 from __future__ import annotations
