@@ -30,7 +30,8 @@ commands:
                           rebuild results/leaderboard.{md,csv,json} and the HTML site.
   judge-eval [OVERRIDES...]
                           measure the LLM judge (judge=<model>) and the deterministic fact
-                          checker on datasets/judge_calibration; adds the judge section.
+                          checker on judge.calibration_set (+ calibration_beside); adds the
+                          judge section.
   compare RUN_A RUN_B [--metrics m1,m2] [--results-dir DIR]
                           paired comparison of two runs on their common items.
   gate --baseline B --candidate C [--rules conf/gate/default.yaml] [--report FILE]
@@ -319,10 +320,13 @@ JUDGE_EVAL_USAGE = """\
 usage: harness judge-eval [OVERRIDES...]
 
 Measure the deterministic fact checker, and the LLM judge when one is configured (judge=<model>),
-on the labelled calibration set (judge.calibration_set, default datasets/judge_calibration).
+on a labelled calibration set: judge.calibration_set (default datasets/judge_calibration/test.jsonl,
+the frozen test split), with judge.calibration_beside (default .../dev.jsonl; null = none) in a
+second column. Any JSONL file in the calibration format works; the report names the files given.
 Writes results/judge_eval/ and the leaderboard's judge section.
 
 e.g.  harness judge-eval                              # checker only, offline
+      harness judge-eval judge.calibration_set=my_claims.jsonl judge.calibration_beside=null
       harness judge-eval judge=openai                 # needs OPENAI_API_KEY
       harness judge-eval judge=local judge.model.api_base=http://127.0.0.1:8000/v1
 """
@@ -332,45 +336,46 @@ def _judge_eval(argv: list[str]) -> int:
     import logging
 
     from harness.config import ConfigError, project_path
-    from harness.data.load import DatasetError
     from harness.report import judge_eval as je
 
     if any(a in ("-h", "--help") for a in argv):
         print(JUDGE_EVAL_USAGE)
         return 0
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    try:
-        cfg = _compose(argv)
-        items = je.load_calibration(project_path(cfg.judge.calibration_set))
-    except (ConfigError, DatasetError) as exc:
-        print(f"harness judge-eval: {exc}", file=sys.stderr)
-        return 2
-    report: dict = {
-        "n": len(items),
-        "calibration_set": cfg.judge.calibration_set,
-        "checker": je.checker_report(items),
-    }
+    cfg = _compose(argv)  # ConfigError: one message, exit 2 (main)
+    # Every file is read and checked before any judge call (CalibrationError: one line, exit 2).
+    files = [(cfg.judge.calibration_set, "judge.calibration_set")]
+    if cfg.judge.calibration_beside:
+        files.append((cfg.judge.calibration_beside, "judge.calibration_beside"))
+    loaded = []
+    for given, key in files:
+        if not str(given).strip():
+            raise ConfigError(f"{key} is empty: give a calibration JSONL file")
+        path = project_path(given)
+        loaded.append((path, str(given), je.load_calibration(path, shown=str(given))))
+    scorer = cache = judge = None
     if cfg.judge.enabled and cfg.judge.model is not None:
         from harness.llm.cache import ResponseCache
         from harness.llm.client import preflight
         from harness.pipeline import make_judge
 
+        preflight(cfg.judge.model, None)
         try:
-            preflight(cfg.judge.model, None)
             cache = ResponseCache(project_path(cfg.cache.path), cfg.cache.mode)
-        except (ConfigError, ValueError) as exc:
-            print(f"harness judge-eval: {exc}", file=sys.stderr)
-            return 2
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         scorer = make_judge(cfg, cache, None)
         meta = scorer.meta()
-        report["judge"] = {
+        judge = {
             "name": cfg.judge.model.name,
             "model": cfg.judge.model.litellm_model,
             "claims_prompt": f"{meta['prompts']['claims']['id']}@{meta['prompts']['claims']['version']}",
             "meta": meta,
         }
-        report["judge_report"] = je.evaluate_judge(scorer, items)
+    sets = [je.set_report(path, shown, items, scorer) for path, shown, items in loaded]
+    if cache is not None:
         cache.close()
+    report = je.build_report(sets[0], sets[1] if len(sets) > 1 else None, judge)
     path = je.write_report(Path(cfg.results_dir), report)
     print(je.render_markdown([report]))
     print(f"wrote {path}")

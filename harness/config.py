@@ -175,9 +175,13 @@ class JudgeConfig:
     claims_prompt: str = "conf/judge_prompts/claims_v1.yaml"
     coverage_prompt: str = "conf/judge_prompts/coverage_v1.yaml"
     max_concurrency: int = 4
-    max_tokens: int = 4096
-    # The labelled claims `harness judge-eval` measures the judge (and the fact checker) on.
-    calibration_set: str = "datasets/judge_calibration/items.jsonl"
+    # The judge's completion budget; null = judge.model.params.max_tokens (the judge model's own).
+    # Prompt + completion are fitted into judge.model.max_input_tokens (else litellm's model info).
+    max_tokens: int | None = None
+    # The labelled claims `harness judge-eval` reports on (any file in the calibration format) ...
+    calibration_set: str = "datasets/judge_calibration/test.jsonl"
+    # ... and a second set shown beside it (the development split); null or "" = none.
+    calibration_beside: str | None = "datasets/judge_calibration/dev.jsonl"
 
 
 # The response cache's modes (harness/llm/cache.py applies them).
@@ -307,6 +311,14 @@ def _model_problems(where: str, model: ModelConfig) -> list[str]:
     return problems
 
 
+def judge_max_tokens(judge: JudgeConfig) -> int | None:
+    """The judge's completion budget: judge.max_tokens, else judge.model.params.max_tokens."""
+    if judge.max_tokens is not None:
+        return judge.max_tokens
+    value = (judge.model.params if judge.model is not None else {}).get("max_tokens")
+    return None if value is None else int(value)
+
+
 def check_values(cfg: HarnessConfig) -> None:
     """Every value a user can set, checked before any work: ConfigError listing each bad key with
     what is allowed (the CLI exits 2). Hydra has already checked names and types."""
@@ -318,8 +330,15 @@ def check_values(cfg: HarnessConfig) -> None:
         problems += _model_problems("judge.model", cfg.judge.model)
     if cfg.judge.max_concurrency < 1:
         problems.append(f"judge.max_concurrency={cfg.judge.max_concurrency}: must be at least 1")
-    if cfg.judge.max_tokens < 1:
-        problems.append(f"judge.max_tokens={cfg.judge.max_tokens}: must be at least 1")
+    budget = judge_max_tokens(cfg.judge) if cfg.judge.enabled else None
+    limit = cfg.judge.model.max_input_tokens if cfg.judge.model is not None else None
+    if budget is not None and limit and budget >= limit:
+        problems.append(
+            f"judge max_tokens={budget} (judge.max_tokens, else judge.model.params.max_tokens) leaves no "
+            f"room for the prompt in judge.model.max_input_tokens={limit}: lower it"
+        )
+    if cfg.judge.max_tokens is not None and cfg.judge.max_tokens < 1:
+        problems.append(f"judge.max_tokens={cfg.judge.max_tokens}: must be at least 1, or null")
     if cfg.prompt.n_bullets < 1:
         problems.append(f"prompt.n_bullets={cfg.prompt.n_bullets}: must be at least 1")
     if cfg.score_batch_size < 1:

@@ -89,12 +89,18 @@ def run_job(cfg: DictConfig, run_dir: Path, choices: dict[str, str] | None = Non
     means = ", ".join(
         f"{k}={v:.4f}" for k, v in summary["means"].items() if v is not None and k.endswith(("_f", "_f1"))
     )
+    judged = ""
+    if typed.judge.enabled and typed.judge.model is not None:
+        judged = f", judge failed on {summary.get('n_judge_failed', 0)}"
+        if summary.get("n_judge_input_truncated"):
+            judged += f" (judge input truncated on {summary['n_judge_input_truncated']})"
     log.info(
-        "%s / %s: %d scored, %d failed; %s",
+        "%s / %s: %d scored, %d failed%s; %s",
         typed.model.name,
         typed.prompt.id,
         summary["n_scored"],
         summary["n_failed"],
+        judged,
         means,
     )
     if summary["unavailable"]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from harness.config import ConfigError, HarnessConfig, check_values, project_path
+from harness.config import ConfigError, HarnessConfig, check_values, judge_max_tokens, project_path
 from harness.data.load import dataset_fingerprint, load_items
 from harness.data.schema import Item
 from harness.errors import BudgetStop, FailureLimitStop, ReplayMiss, RunStopped
@@ -35,6 +35,7 @@ from harness.llm.client import (
     preflight,
     price_per_token,
 )
+from harness.llm.fit import ContextFit
 from harness.llm.prompts import prompt_record, render_messages
 from harness.report.aggregate import summarize
 from harness.results.reader import (
@@ -58,8 +59,6 @@ from harness.results.store import ROWS_FILE, RUN_FILE, RunStore
 from harness.score import MetricUnavailable, Scorer, build_scorers
 
 log = logging.getLogger("harness")
-# Tokens kept free between the prompt and the context window (chat framing differs by provider).
-CONTEXT_MARGIN = 64
 # Items started ahead of the model's concurrency (queued in its rate limiter): see _generate_and_score.
 WINDOW_PER_SLOT = 4
 WINDOW_MIN = 32
@@ -206,7 +205,7 @@ class Job:
         return JudgeRef(
             name=judge.model.name,
             model=judge.model.litellm_model,
-            params=dict(judge.model.params) | {"max_tokens": judge.max_tokens},
+            params=dict(judge.model.params) | {"max_tokens": judge_max_tokens(judge)},
             prompts=prompts,
         )
 
@@ -308,44 +307,11 @@ class Job:
         )
 
     # -- context window ---------------------------------------------------------------------
-    def _context_limit(self, litellm: Any) -> int | None:
-        if self.cfg.model.max_input_tokens:
-            return self.cfg.model.max_input_tokens
-        if is_baseline(self.cfg.model):
-            return None
-        try:
-            info = litellm.get_model_info(self.cfg.model.litellm_model)
-        except Exception:
-            return None
-        return info.get("max_input_tokens") or None
-
-    def _messages(
-        self, item: Item, litellm: Any, limit: int | None
-    ) -> tuple[list[dict[str, str]], dict | None]:
+    def _messages(self, item: Item, fit: ContextFit) -> tuple[list[dict[str, str]], dict | None]:
         """The prompt for an item, with the article cut from the end when it would not fit the
-        model's context (policy: keep the head; recorded in the row, flag `source_truncated`)."""
-        messages = render_messages(self.cfg.prompt, item)
-        if limit is None:
-            return messages, None
-        model = self.cfg.model.litellm_model
-        budget = limit - int(self.cfg.model.params.get("max_tokens") or 0) - CONTEXT_MARGIN
-        if litellm.token_counter(model=model, messages=messages) <= budget:
-            return messages, None
-        low, high = 0, len(item.source)
-        while low < high:  # longest head of the article that fits
-            mid = (low + high + 1) // 2
-            trial = render_messages(self.cfg.prompt, replace(item, source=item.source[:mid]))
-            if litellm.token_counter(model=model, messages=trial) <= budget:
-                low = mid
-            else:
-                high = mid - 1
-        info = {
-            "policy": "keep_head",
-            "source_chars": len(item.source),
-            "kept_chars": low,
-            "limit_tokens": limit,
-        }
-        return render_messages(self.cfg.prompt, replace(item, source=item.source[:low])), info
+        model's context (harness/llm/fit.py; recorded in the row, flag `source_truncated`)."""
+        prompt = self.cfg.prompt
+        return fit.fit(lambda source: render_messages(prompt, replace(item, source=source)), item.source)
 
     # -- scoring ----------------------------------------------------------------------------
     def _score_batch(self, batch: Sequence[tuple[Item, Completion, dict | None]]) -> None:
@@ -427,14 +393,14 @@ class Job:
         done, generated = self._carry_over()
         todo = [i for i in self.items if i.id not in done]
         provider = Provider(self.cfg.model, cache=self.cache, budget=self.budget, seed=self.cfg.seed)
-        limit = self._context_limit(provider.litellm)
+        fit = ContextFit.for_model(provider.litellm, self.cfg.model)
         baseline = is_baseline(self.cfg.model)
         n_bullets = self.cfg.prompt.n_bullets  # one setting: prompt, baselines and (by default) format
         if baseline:
             from harness.generate.baselines import baseline_kwargs
 
         async def one(item: Item) -> tuple[Item, Completion, dict | None]:
-            messages, truncation = self._messages(item, provider.litellm, limit)
+            messages, truncation = self._messages(item, fit)
             extra = baseline_kwargs(item.source, item.reference, n=n_bullets) if baseline else None
             return item, await provider.complete(messages, extra, item_id=item.id), truncation
 
@@ -596,18 +562,26 @@ class Job:
 
 
 def make_judge(cfg: HarnessConfig, cache: Any, budget: Budget | None) -> Any:
-    """A JudgeScorer for `cfg.judge` (enabled, with a model), its calls cached as kind "judge"."""
+    """A JudgeScorer for `cfg.judge` (enabled, with a model), its calls cached as kind "judge".
+
+    The completion budget is judge.max_tokens, else judge.model.params.max_tokens; each request is
+    fitted into the judge model's context (harness/llm/fit.py)."""
     from harness.score.judge import JudgeScorer, ProviderCompleter
 
     judge = cfg.judge
     assert judge.model is not None
-    provider = Provider(judge.model, kind="judge", cache=cache, budget=budget, seed=cfg.seed)
+    max_tokens = judge_max_tokens(judge)
+    model = judge.model
+    if max_tokens is not None:  # the provider's worst-case cost uses the same budget
+        model = replace(model, params={**model.params, "max_tokens": max_tokens})
+    provider = Provider(model, kind="judge", cache=cache, budget=budget, seed=cfg.seed)
     return JudgeScorer(
-        ProviderCompleter(provider, max_tokens=judge.max_tokens),
+        ProviderCompleter(provider, max_tokens=max_tokens),
         judge_model=judge.model.litellm_model,
         claims_prompt=project_path(judge.claims_prompt),
         coverage_prompt=project_path(judge.coverage_prompt),
         max_concurrency=judge.max_concurrency,
+        fit=ContextFit.for_model(provider.litellm, model, max_tokens),
     )
 
 

@@ -268,7 +268,7 @@ def test_model_is_loaded_once_per_process(tiny_dir: Path, monkeypatch: pytest.Mo
 
 def test_meta_records_versions_and_settings(tiny_dir: Path) -> None:
     meta = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False).meta()
-    assert meta["metric_version"] == "bertscore/1"
+    assert meta["metric_version"] == "bertscore/2"
     assert meta["model"] == str(tiny_dir) and meta["num_layers"] == 2
     assert meta["rescaled"] is False and meta["baseline"] is None and meta["idf"] is False
     assert meta["bert_score_version"] == "0.3.13"
@@ -379,3 +379,21 @@ def test_device_auto_uses_cpu_without_gpu(tiny_dir: Path) -> None:
     scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False, device="auto")
     scorer.score(ITEMS[:1], CANDS[:1])
     assert scorer.meta()["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_empty_output_follows_bert_score_raw_zero_then_rescaled(tiny_dir: Path, tmp_path: Path) -> None:
+    """bert-score's rule: raw 0 for an empty candidate, then (0 - b) / (1 - b). With a baseline as
+    high as a real model's, a poor digest rescales below 0 too, and the empty one must stay below it."""
+    baseline = tmp_path / "high.tsv"
+    baseline.write_text("LAYER,P,R,F\n0,0.9,0.9,0.9\n1,0.9,0.9,0.9\n2,0.95,0.96,0.97\n", encoding="utf-8")
+    scorer = BertScoreScorer(model=str(tiny_dir), num_layers=2, baseline_path=str(baseline))
+    poor = [EXTRA]  # a digest unrelated to the reference
+    empty, bad, good = scorer.score([ITEMS[0]] * 3, [[""], poor, list(REFS[0])])
+    assert "empty_output" in empty.flags
+    assert values(empty) == pytest.approx([(0 - b) / (1 - b) for b in (0.95, 0.96, 0.97)])
+    assert all(v < 0 for v in values(empty))
+    for key in bertscore.VALUE_KEYS:
+        assert empty.values[key] < bad.values[key] < good.values[key]
+    # the raw scores of the poor pair, for the record: the rescaled empty value is raw 0
+    raw = BertScoreScorer(model=str(tiny_dir), num_layers=2, rescale_with_baseline=False)
+    assert values(raw.score([ITEMS[0]], [[""]])[0]) == [0.0, 0.0, 0.0]

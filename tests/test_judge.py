@@ -213,7 +213,7 @@ def test_verdicts_and_coverage_aggregate_to_exact_values():
     assert r1.evidence["usage"]["requests"] == 2
 
     meta = scorer.meta()
-    assert meta["metric_version"] == "judge/1" and meta["judge_model"] == "openai/judge"
+    assert meta["metric_version"] == "judge/2" and meta["judge_model"] == "openai/judge"
     assert meta["prompts"]["claims"]["id"] == "judge_claims" and meta["prompts"]["claims"]["version"] == "1"
     assert len(meta["prompts"]["coverage"]["hash"]) == 12
     assert meta["quote_matching"]["threshold"] == 0.9

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+from pathlib import Path
 
 from harness.report.leaderboard import build_board, collect, render_markdown
 from harness.results.reader import read_jsonl
 from tests.fake_openai import FakeOpenAI, Reply, user_text
-from tests.test_run import _cfg, _run
+from tests.test_run import _run
 
+DEV_SET = Path(__file__).resolve().parents[1] / "datasets" / "judge_calibration" / "dev.jsonl"
 FACTUALITY = (
     "judge_factual_precision",
     "judge_contradiction_rate",
@@ -131,6 +133,8 @@ def test_judge_eval_reports_accuracy_and_kappa(tmp_path, capsys):
                 "judge=local",
                 f"judge.model.api_base={server.api_base}",
                 "judge.model.name=always-yes",
+                f"judge.calibration_set={DEV_SET}",
+                "judge.calibration_beside=null",
                 f"results_dir={tmp_path}",
                 f"cache.path={tmp_path}/cache.sqlite",
             ]
@@ -138,17 +142,11 @@ def test_judge_eval_reports_accuracy_and_kappa(tmp_path, capsys):
     assert code == 0
     report = json.loads(next((tmp_path / "judge_eval").glob("always-yes*.json")).read_text(encoding="utf-8"))
     j = report["judge_report"]
-    gold = [json.loads(line)["gold"] for line in open(_cfg_calibration(), encoding="utf-8")]
+    gold = [json.loads(line)["gold"] for line in open(DEV_SET, encoding="utf-8")]
     assert j["n"] == len(gold) and j["failed"] == 0
     assert abs(j["accuracy"] - gold.count("supported") / len(gold)) < 1e-9
     assert j["kappa"] == 0.0  # a constant judge agrees with the gold only by chance
     assert j["per_class"]["supported"]["recall"] == 1.0
-    assert report["checker"]["false_alarm_rate_on_faithful"] is not None
+    assert report["checker"]["checker_false_alarm_rate"] is not None
     md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
     assert "## Judge calibration" in md and "always-yes" in md
-
-
-def _cfg_calibration():
-    from harness.config import project_path
-
-    return project_path(_cfg(__import__("pathlib").Path("/tmp")).judge.calibration_set)

@@ -224,3 +224,46 @@ def test_real_tiny_llm_end_to_end(llama_server: dict, tmp_path: Path) -> None:
         f"mean ROUGE-1 F {statistics.mean(r['scores']['rouge1_f'] for r in rows):.3f}, "
         f"ROUGE-L F {statistics.mean(r['scores']['rougeL_f'] for r in rows):.3f}"
     )
+
+
+def test_real_tiny_llm_as_judge_stays_within_its_context(llama_server: dict, tmp_path: Path) -> None:
+    """judge=local against the real server (4,096-token context) with a 200-token completion budget:
+    every judge request fits (no ContextWindowExceededError), the budget is the one configured, and
+    judge failures (a tiny base model writes little valid JSON) are counted, never hidden."""
+    results = tmp_path / "results"
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "model=lead",
+        "judge=local",
+        f"judge.model.api_base={llama_server['api_base']}",
+        f"judge.model.litellm_model=openai/{llama_server['model']}",
+        "judge.model.max_input_tokens=4096",
+        "judge.model.params.max_tokens=200",
+        "judge.model.timeout_s=300",
+        f"dataset.limit={N_ITEMS}",
+        "metrics.bertscore.enabled=false",
+        "cache.mode=off",
+        "progress=false",
+        f"results_dir={results}",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, f"stderr:\n{proc.stderr}\nserver:\n{_tail(llama_server['log'])}"
+    (row_file,) = list((results / "runs").rglob("rows.jsonl"))
+    rows = read_jsonl(row_file)
+    summary = json.loads((row_file.parent / "summary.json").read_text(encoding="utf-8"))
+    failed = [r for r in rows if "judge_failed" in r["flags"]]
+    assert summary["n_judge_failed"] == len(failed)
+    assert f"judge failed on {len(failed)}" in proc.stderr + proc.stdout
+    for row in rows:
+        judge = row["evidence"]["judge"]
+        assert "ContextWindowExceeded" not in json.dumps(judge.get("errors", {})), judge["errors"]
+        for attempt in (a for e in judge.get("errors", {}).values() for a in e.get("attempts", [])):
+            assert attempt.get("error_type") != "ContextWindowExceededError"
+    manifest = json.loads((row_file.parent / "run.json").read_text(encoding="utf-8"))
+    assert manifest["judge"]["params"]["max_tokens"] == 200
+    print(f"\n[llm] judge: {len(failed)}/{len(rows)} items with a failed judge call; flags per row:")
+    for row in rows:
+        print(f"[llm]   {row['item_id']}: {[f for f in row['flags'] if f.startswith('judge')]}")

@@ -64,8 +64,8 @@ def test_wheel_carries_conf_datasets_and_site_assets(wheel: Path):
     }
     assert "harness/_data/conf/config.yaml" in expected
     assert expected <= names, sorted(expected - names)
-    for dataset in ("sample_ai_news", "judge_calibration"):
-        assert f"harness/_data/datasets/{dataset}/items.jsonl" in names
+    for data_file in ("sample_ai_news/items.jsonl", "judge_calibration/dev.jsonl"):
+        assert f"harness/_data/datasets/{data_file}" in names
     assert {"harness/report/site_assets/site.css", "harness/report/site_assets/site.js"} <= names
     tables = {
         p.relative_to(ROOT).as_posix() for p in (ROOT / "harness" / "score" / "factcheck" / "data").iterdir()

@@ -1,4 +1,8 @@
-"""Render a versioned prompt (Jinja templates from conf/prompt/) into chat messages."""
+"""Render a versioned prompt (Jinja templates from conf/prompt/) into chat messages.
+
+Every string field of the item is neutralised first (harness/llm/fences.py): an article cannot
+close the `<<<原文开始>>>`/`<<<原文结束>>>` fence the templates put around it, or open another.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import jinja2
 
 from harness.config import ConfigError, PromptConfig, prompt_hash
 from harness.data.schema import Item
+from harness.llm.fences import neutralize_fences
 
 # StrictUndefined: a misspelt variable in a template is an error naming it, not an empty string.
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
@@ -22,11 +27,15 @@ def _compile(source: str, where: str) -> jinja2.Template:
         raise ConfigError(f"{where}: Jinja syntax error on line {exc.lineno}: {exc.message}") from exc
 
 
+def _neutral(value: object) -> object:
+    return neutralize_fences(value) if isinstance(value, str) else value
+
+
 def render_messages(prompt: PromptConfig, item: Item) -> list[dict[str, str]]:
     """The chat messages for one item: an optional system message and the user message."""
     # A shallow view (asdict deep-copies metadata on every call); the reference is hidden from
-    # the model's prompt.
-    view = {f.name: getattr(item, f.name) for f in fields(item)} | {"reference": None}
+    # the model's prompt. Untrusted strings cannot forge a fence marker.
+    view = {f.name: _neutral(getattr(item, f.name)) for f in fields(item)} | {"reference": None}
     context = {"item": view, "n_bullets": prompt.n_bullets}
     messages = []
     for role, source in (("system", prompt.system), ("user", prompt.user)):

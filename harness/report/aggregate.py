@@ -17,8 +17,8 @@ class LeaderboardError(UsageError, ValueError):
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """n, failures and the mean of every score over the rows that have it.
 
-    Failed items (no generation) are excluded from every mean and counted in `n_failed`; a metric
-    that was unavailable has no mean (None), never 0.
+    Failed items (no generation) are excluded from every mean and counted in `n_failed`; items whose
+    judge calls failed in `n_judge_failed`; a metric that was unavailable has no mean (None), never 0.
     """
     rows = list(rows)
     ok = [r for r in rows if not r.get("error")]
@@ -67,6 +67,10 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "n_items": len(rows),
         "n_scored": len(ok),
         "n_failed": len(rows) - len(ok),
+        # Scored items whose judge call failed (no judge values) / whose article was cut to fit
+        # the judge's context: a run with a failing judge never reads as "0 failed".
+        "n_judge_failed": flags.get("judge_failed", 0),
+        "n_judge_input_truncated": flags.get("judge_input_truncated", 0),
         "means": means,
         "counts": counts,
         "unavailable": unavailable,

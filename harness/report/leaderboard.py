@@ -469,6 +469,21 @@ def build_leaderboard(results_dir: Path, rank_by: str = "rougeL_f", wide: bool =
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _without_predictions(report: dict[str, Any]) -> dict[str, Any]:
+    """A judge-eval report without its per-item predictions (top level and in every set)."""
+
+    def strip(part: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in part.items() if k not in ("judge_report", "sets")}
+        if part.get("judge_report"):
+            out["judge_report"] = {k: v for k, v in part["judge_report"].items() if k != "predictions"}
+        return out
+
+    out = strip(report)
+    if report.get("sets"):
+        out["sets"] = [strip(s) for s in report["sets"]]
+    return out
+
+
 def _build_leaderboard(results_dir: Path, rank_by: str, wide: bool = False) -> list[Path]:
     """Rewrite results/leaderboard.{md,csv,json} (and leaderboard-wide.md when `wide`), the plots and
     the HTML site (results/site/) from all finished runs. A plot that fails is logged and skipped:
@@ -478,15 +493,7 @@ def _build_leaderboard(results_dir: Path, rank_by: str, wide: bool = False) -> l
     entries = collect(results_dir)
     board = build_board(entries, rank_by)
     reports = judge_eval.load_reports(results_dir)
-    board["judge_calibration"] = [
-        {k: v for k, v in r.items() if k != "judge_report"}
-        | (
-            {"judge_report": {k: v for k, v in r["judge_report"].items() if k != "predictions"}}
-            if r.get("judge_report")
-            else {}
-        )
-        for r in reports
-    ]
+    board["judge_calibration"] = [_without_predictions(r) for r in reports]
     paths = [
         results_dir / "leaderboard.md",
         results_dir / "leaderboard.csv",

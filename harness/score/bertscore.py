@@ -16,8 +16,17 @@ row over the same references, and texts are batched by token count (`_bert_embed
 `device: auto` uses a GPU when torch sees one.
 
 Texts longer than the tokenizer's `model_max_length` are truncated by bert-score; such items are
-flagged "bertscore_truncated". Empty outputs are not sent to bert-score (it crashes on them under
-transformers 5): they score 0 and are flagged "empty_output".
+flagged "bertscore_truncated".
+
+Empty output (and empty reference): bert-score's own rule. bert-score sets the *raw* P/R/F of an
+empty candidate or reference to 0 and then rescales like any other score, (0 - b) / (1 - b) with
+b the baseline of the layer: -1.21 (P, R and F1) for bert-base-chinese at layer 8 (b = 0.548),
+below a random pair (about 0) and any real digest. Such texts are not sent to bert-score (it
+crashes on them under transformers 5); the harness applies the same rule itself and flags the row
+"empty_output" / "empty_reference". The row stays in the mean: excluding it would let a model that
+returns nothing on hard items look better. (Before bertscore/2 an empty output scored 0.0 *after*
+rescaling, the level of an unrelated pair, and could outrank poor digests.) Without rescaling the
+value is 0.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from harness.data.schema import Item
 from harness.score.base import MetricResult, MetricUnavailable
 from harness.score.registry import Column, Metric, register
 
-METRIC_VERSION = "bertscore/1"
+METRIC_VERSION = "bertscore/2"  # 2: empty texts follow bert-score (raw 0, rescaled)
 BASELINE_LANG = "zh"
 VALUE_KEYS = ("bertscore_p", "bertscore_r", "bertscore_f1")
 DEFAULT_HUB_TIMEOUT = 5.0  # seconds for the one reachability check when the model is not cached
@@ -141,6 +150,14 @@ def _check_baseline(path: Path, num_layers: int) -> None:
             "metrics.bertscore.baseline_path or metrics.bertscore.num_layers, or set "
             "metrics.bertscore.rescale_with_baseline=false."
         )
+
+
+def _baseline_row(path: Path, num_layers: int) -> tuple[float, float, float]:
+    """(P, R, F) of the baseline file's row for `num_layers` (the row bert-score rescales with)."""
+    _check_baseline(path, num_layers)
+    with path.open(newline="", encoding="utf-8") as f:
+        row = list(csv.reader(f))[1 + num_layers]
+    return float(row[1]), float(row[2]), float(row[3])
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -389,7 +406,8 @@ class BertScoreScorer:
         }
 
     def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[MetricResult]:
-        """P/R/F1 per item, in order. Empty outputs get 0.0 and flag "empty_output"."""
+        """P/R/F1 per item, in order. Empty outputs get bert-score's raw 0, rescaled (negative
+        with a baseline), and flag "empty_output"."""
         if len(items) != len(candidates):
             raise ValueError(f"{len(items)} items but {len(candidates)} candidates")
         if not items:
@@ -417,8 +435,8 @@ class BertScoreScorer:
             cand = "\n".join(bullets).strip()
             ref = item.reference_text.strip()
             flags = [f for f, empty in (("empty_output", not cand), ("empty_reference", not ref)) if empty]
-            if flags:
-                results[i] = MetricResult(values=dict.fromkeys(VALUE_KEYS, 0.0), flags=flags)
+            if flags:  # bert-score's rule: raw 0, then rescaled (module docstring)
+                results[i] = MetricResult(values=self._empty_values(), flags=flags)
                 continue
             cand_tokens, ref_tokens = n_tokens(cand), n_tokens(ref)
             evidence: dict[str, Any] = {"candidate_tokens": cand_tokens, "reference_tokens": ref_tokens}
@@ -440,6 +458,14 @@ class BertScoreScorer:
                     {"bertscore_p": float(p[j]), "bertscore_r": float(r[j]), "bertscore_f1": float(f[j])}
                 )
         return [res for res in results if res is not None]
+
+    def _empty_values(self) -> dict[str, float]:
+        """P/R/F1 of an empty candidate or reference: raw 0, rescaled as bert-score rescales."""
+        baseline = self.resolved_baseline()
+        if baseline is None:
+            return dict.fromkeys(VALUE_KEYS, 0.0)
+        b = _baseline_row(baseline, self.resolved_num_layers())
+        return {k: (0.0 - v) / (1.0 - v) for k, v in zip(VALUE_KEYS, b, strict=True)}
 
     def _bert_score(
         self, base: Any, cands: list[str], refs: list[str], items: Sequence[Item], ids: dict[str, list[int]]
