@@ -45,3 +45,11 @@ def test_test_split_shape() -> None:
         assert ERROR_TYPES[r["error_type"]] == r["gold"], r["id"]
         assert r["section"] in {"产品", "产业资讯", "技术", "其他"}, r["id"]
     assert {r["section"] for r in rows} == {"产品", "产业资讯", "技术", "其他"}
+
+
+def test_dev_and_test_do_not_share_excerpts_or_ids() -> None:
+    dev, test = _rows(CAL / "dev.jsonl"), _rows(CAL / "test.jsonl")
+    assert not {r["id"] for r in dev} & {r["id"] for r in test}
+    assert not {r["source"] for r in dev} & {r["source"] for r in test}
+    assert len({r["source"] for r in dev} | {r["source"] for r in test}) >= 60
+    assert len(dev) + len(test) >= 300
