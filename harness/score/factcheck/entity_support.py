@@ -86,6 +86,9 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
         if _form_in(alias, source_text, compact_source):
             return True
     if is_cjk_word(entity):
+        family = entity.rpartition("·")[2]
+        if family != entity and len(family) >= 2 and family in compact_source:
+            return True  # a transliterated name without its given name in the source (萨姆·奥尔特曼)
         word = entity.replace("·", "")
         suffix = next((sfx for sfx in ORG_ENTITY_SUFFIXES + ORG_SUFFIXES if word.endswith(sfx)), "")
         if suffix and is_place(word[: -len(suffix)]):

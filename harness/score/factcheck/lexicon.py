@@ -34,11 +34,37 @@ def _build_alias_index() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
             index[key] = tuple(sorted(set(index.get(key, ())) | set(group)))
             if is_cjk_word(form) and len(form) >= 2 and form not in _LEXICON_SUPPORT_ONLY:
                 extract.append(form)
-    return index, tuple(sorted(set(extract), key=len, reverse=True))
+    # Longest first; equal lengths in code-point order, so matching never depends on set order.
+    return index, tuple(sorted(set(extract), key=lambda form: (-len(form), form)))
+
+
+# Context read on each side of a two-character lexicon match to see whether it is part of a word.
+_CONTEXT = 4
+_NAME_TAGS = ("nr", "ns", "nt", "nz")
+
+
+def _inside_a_word(text: str, start: int, end: int) -> bool:
+    """A two-character lexicon form that is part of an ordinary word of jieba's dictionary: 天工 in
+    每天/工作, 可灵 in 可/灵活, 新浪 in 新浪潮 (but not 美国 in 美国国防部/nt, a name)."""
+    import jieba
+
+    _, tags = jieba_tagger()
+    left = max(0, start - _CONTEXT)
+    pos = left
+    for word in jieba.lcut(text[left : end + _CONTEXT], HMM=False):
+        w_start, pos = pos, pos + len(word)
+        if pos <= start or w_start >= end or (w_start >= start and pos <= end):
+            continue  # before, after or within the match
+        if w_start > start or pos < end:
+            return True  # crosses one end of the match: 每天|工作 over 天工
+        if not str(tags.get(word, "")).startswith(_NAME_TAGS):
+            return True  # a longer ordinary word holding the match: 新浪潮, 星火燎原
+    return False
 
 
 def lexicon_spans(text: str) -> list[tuple[int, int, str]]:
-    """Non-overlapping lexicon matches, longest first."""
+    """Non-overlapping lexicon matches, longest first; a two-character form inside an ordinary word
+    of jieba's dictionary (天工 in 每天工作) is no match."""
     _, forms = alias_index()
     taken = [False] * len(text)
     spans: list[tuple[int, int, str]] = []
@@ -46,7 +72,7 @@ def lexicon_spans(text: str) -> list[tuple[int, int, str]]:
         start = text.find(form)
         while start != -1:
             end = start + len(form)
-            if not any(taken[start:end]):
+            if not any(taken[start:end]) and (len(form) > 2 or not _inside_a_word(text, start, end)):
                 spans.append((start, end, form))
                 for k in range(start, end):
                     taken[k] = True

@@ -1,0 +1,85 @@
+"""The fact checker's general rules for other writers' notations: aliases across scripts (the
+lexicon in data/entity_groups.tsv), brand names jieba reads as common words, deterministic lexicon
+order. Each case is a hand-written summary/source pair, not taken from a calibration item."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.score.factcheck import check_claim, extract_entities, unsupported_entities
+from harness.score.factcheck.lexicon import alias_index
+
+
+@pytest.mark.parametrize(
+    ("summary", "source"),
+    [
+        ("NIST 发布评估框架", "美国国家标准与技术研究院发布评估框架"),
+        ("世界卫生组织发布指南", "WHO 发布指南"),
+        ("IEA 预计数据中心用电翻倍", "国际能源署预计数据中心用电翻倍"),
+        ("FTC 对交易展开调查", "美国联邦贸易委员会对交易展开调查"),
+        ("欧盟委员会公布草案", "European Commission 公布草案"),
+        ("工信部印发通知", "工业和信息化部印发通知"),
+        ("CAC 公布备案名单", "国家互联网信息办公室公布备案名单"),
+        ("网信办公布备案名单", "国家网信办公布备案名单"),
+        ("Nvidia 市值上涨", "英伟达市值上涨"),
+        ("ByteDance 发布模型", "字节跳动发布模型"),
+        ("DeepSeek 开源新模型", "深度求索开源新模型"),
+        ("Zhipu 完成融资", "智谱完成融资"),
+        ("Moonshot AI 发布 Kimi", "月之暗面发布Kimi"),
+        ("阿里云降价", "Alibaba Cloud 宣布降价"),
+        ("IDC 报告显示", "国际数据公司报告显示"),
+        ("ITU 举办峰会", "国际电信联盟举办峰会"),
+        ("Sam Altman 表示", "萨姆·奥尔特曼表示"),
+        ("Demis Hassabis 称", "戴密斯·哈萨比斯称"),
+        ("HPE 制造", "由慧与制造"),
+        ("LLNL 部署新超算", "劳伦斯利弗莫尔国家实验室部署新超算"),
+        ("根据 AI Act 规定", "根据《人工智能法案》规定"),
+        ("可灵上线新功能", "Kling 上线新功能"),
+        ("豆包日活增长", "Doubao 日活增长"),
+    ],
+)
+def test_aliases_across_scripts(summary: str, source: str) -> None:
+    assert unsupported_entities(summary, source) == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("FTC 展开调查", "美国司法部展开调查", "FTC"),
+        ("WHO 发布指南", "世界贸易组织发布指南", "WHO"),
+        ("豆包接入新模型", "元宝接入新模型", "豆包"),
+        ("可灵发布新版本", "即梦发布新版本", "可灵"),
+        ("混元接入搜索", "通义接入搜索", "混元"),
+        ("天工月活破千万", "星火月活破千万", "天工"),
+        ("网信办公布名单", "工业和信息化部公布名单", "网信办"),
+    ],
+)
+def test_swapped_brands_and_agencies_flagged(summary: str, source: str, bad: str) -> None:
+    assert bad in unsupported_entities(summary, source)
+
+
+@pytest.mark.parametrize("brand", ["豆包", "可灵", "元宝", "即梦", "通义", "混元", "天工", "星火", "Kimi"])
+def test_brand_names_are_entities_whatever_jieba_tags(brand: str) -> None:
+    assert brand in extract_entities(f"用户可以在{brand}里直接生成视频")
+
+
+def test_lexicon_order_is_deterministic() -> None:
+    _, forms = alias_index()
+    keys = [(-len(f), f) for f in forms]
+    assert keys == sorted(keys)
+
+
+def test_common_words_with_brand_homographs_not_extracted() -> None:
+    # 浪潮 (Inspur) and 光速 (Lightspeed) are also ordinary words: support-only lexicon forms.
+    assert check_claim("AI浪潮席卷全球", "人工智能浪潮席卷各国")["entities"] == []
+
+
+@pytest.mark.parametrize("text", ["员工每天工作八小时", "系统可灵活部署", "普通义务教育", "一场新浪潮"])
+def test_brand_homographs_inside_ordinary_words_not_extracted(text: str) -> None:
+    # 天工, 可灵, 通义, 新浪 as parts of 每天/工作, 灵活, 普通/义务, 新浪潮: no names.
+    assert extract_entities(text) == []
+
+
+def test_transliterated_name_without_given_name() -> None:
+    assert unsupported_entities("萨姆·奥尔特曼表示", "OpenAI首席执行官奥尔特曼表示") == []
+    assert "萨姆·奥尔特曼" in unsupported_entities("萨姆·奥尔特曼表示", "马斯克表示")
