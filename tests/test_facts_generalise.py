@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.score.factcheck import check_claim, extract_entities, unsupported_entities
+from harness.score.factcheck import check_claim, extract_entities, extract_quantities, unsupported_entities
 from harness.score.factcheck.lexicon import alias_index
 
 
@@ -83,3 +83,82 @@ def test_brand_homographs_inside_ordinary_words_not_extracted(text: str) -> None
 def test_transliterated_name_without_given_name() -> None:
     assert unsupported_entities("萨姆·奥尔特曼表示", "OpenAI首席执行官奥尔特曼表示") == []
     assert "萨姆·奥尔特曼" in unsupported_entities("萨姆·奥尔特曼表示", "马斯克表示")
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantities written in other notations
+
+
+@pytest.mark.parametrize(
+    ("summary", "source"),
+    [
+        # quarters and fiscal years
+        ("公司 2024 年 Q3 营收增长", "公司2024年第三季度营收增长"),
+        ("Q1 出货量创新高", "一季度出货量创新高"),
+        ("FY26 Q2 数据中心收入", "2026财年第二季度数据中心收入"),
+        ("2026财年第二季度收入", "FY2026 Q2 revenue"),
+        # tenths (成) as percentages
+        ("约三成用户付费", "约30%的用户付费"),
+        ("近七成企业部署", "68%的企业已部署"),
+        ("占比三成半", "占比35%"),
+        ("45% 的受访者", "四成五的受访者"),
+        # magnitudes of magnitudes, E 级
+        ("每秒 174.2 亿亿次", "实测性能1.742 EFLOPS"),
+        ("算力 280 EFLOPS", "算力达每秒2.8万亿亿次浮点运算"),
+        ("E 级超算", "百亿亿次级超级计算机"),
+        ("百亿亿次超算", "实测 1.2 EFLOPS"),
+        ("算力 2 EFLOPS", "算力2000 PFLOPS"),
+        # a unit after a counting word, magnitude letters before a unit
+        ("日均处理 100 万个 token", "日均处理100万token"),
+        ("支持 1M token 上下文", "支持100万 token上下文"),
+        ("上下文 200 万 tokens", "上下文扩展至2M tokens"),
+        ("五类应用", "5类应用"),
+        ("3 家公司", "三家公司"),
+        # prices per amount of tokens
+        ("每千万 token 8 元", "每百万 token 0.8元"),
+        ("输入价格 0.002 元/千 tokens", "输入价格为每百万tokens 2元"),
+        ("$2.5 per million tokens", "每百万 token 2.5 美元"),
+        # currencies spelled out in English
+        ("融资 5 亿美元", "raised 500 million dollars"),
+        ("融资 5 亿美元", "raised USD 500 million"),
+        ("估值 12 亿美元", "valued at 1.2 billion US dollars"),
+        # funding rounds
+        ("完成 B 轮融资", "宣布完成B轮融资"),
+        ("Pre-A轮融资", "完成 Pre-A 轮融资"),
+        ("C 轮融资", "Series C funding"),
+        # full-width digits and hedges
+        ("营收 １２ 亿元", "营收12亿元"),
+        ("超过 1000 万用户", "用户数达1023万"),
+        ("将近 5 亿", "4.9亿"),
+    ],
+)
+def test_notations_supported(summary: str, source: str) -> None:
+    assert check_claim(summary, source)["numbers"] == [], check_claim(summary, source)
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("公司 2024 年 Q2 营收增长", "公司2024年第三季度营收增长", "Q2"),
+        ("FY25 收入", "2026财年收入", "FY25"),
+        ("约四成用户付费", "约30%的用户付费", "四成"),
+        ("占比三成", "占比35%", "三成"),
+        ("每秒 17.42 亿亿次", "实测性能1.742 EFLOPS", "17.42 亿亿次"),
+        ("P 级超算", "百亿亿次级超级计算机", "P 级"),
+        ("日均处理 100 万个 token", "日均处理10万token", "100 万个 token"),
+        ("每千万 token 8 元", "每百万 token 8元", "8 元"),
+        ("融资 5 亿美元", "raised 500 million euros", "5 亿美元"),
+        ("完成 C 轮融资", "宣布完成B轮融资", "C 轮"),
+        ("完成 A+ 轮融资", "宣布完成A轮融资", "A+ 轮"),
+        ("完成天使轮融资", "完成种子轮融资", "天使轮"),
+        ("Pre-A轮融资", "完成 A 轮融资", "Pre-A轮"),
+    ],
+)
+def test_changed_values_in_other_notations_flagged(summary: str, source: str, bad: str) -> None:
+    assert bad in check_claim(summary, source)["numbers"]
+
+
+@pytest.mark.parametrize("text", ["成为行业第一", "三成立于2019年", "一成不变", "Q1 2025"])
+def test_cheng_words_and_periods_are_no_names_or_percentages(text: str) -> None:
+    assert not [q for q in extract_quantities(text) if q.kind == "percent"]
+    assert "Q1" not in extract_entities(text)

@@ -63,6 +63,10 @@ _L = "A-Za-z\u00c0-\u024f"
 _RE_LATIN_ENTITY = re.compile(rf"(?<![{_L}0-9])[{_L}][{_L}0-9]*(?:(?:[ \-.·&'+]|\. )[{_L}0-9]+)*")
 
 
+# Quarters, halves and fiscal years in Latin notation (Q2, H1, FY26): periods, checked as quantities.
+_RE_PERIOD = re.compile(r"q[1-4]|h[12]|fy\d{2}(?:\d{2})?")
+
+
 def _latin_entities(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _RE_LATIN_ENTITY.finditer(text):
@@ -70,7 +74,11 @@ def _latin_entities(text: str) -> list[tuple[int, int, str]]:
         last = re.search(r" (\d+(?:\.\d+)?)$", ent)
         if last and RE_JOIN_BLOCK.match(text, m.end()):
             ent = ent[: last.start()]  # "AMD 12 月": the number is a date, not part of the name
-        names = [w for w in latin_words(ent) if not w.isdigit() and w not in LATIN_STOP]
+        names = [
+            w
+            for w in latin_words(ent)
+            if not w.isdigit() and w not in LATIN_STOP and not _RE_PERIOD.fullmatch(w)
+        ]
         if len(ent) >= 2 and names:
             out.append((m.start(), m.end(), ent))
     return out

@@ -17,6 +17,7 @@ from harness.score.factcheck import dates
 from harness.score.factcheck.dates import DateMatch, DateValue
 from harness.score.factcheck.lexicon import lexicon_number_spans
 from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS, parse_chinese_number
+from harness.score.factcheck.prescan import round_spans, scale_spans
 from harness.score.factcheck.text import nfkc
 from harness.score.factcheck.units import (
     CJK_UNITS,
@@ -29,6 +30,7 @@ from harness.score.factcheck.units import (
     MEASURE_WORDS,
     RE_JOIN_BLOCK,
     UNIT_RE,
+    WORD_MAGNITUDES,
     base_unit,
 )
 from harness.score.factcheck.wordlists import words
@@ -46,6 +48,7 @@ class Quantity:
     step: the precision of the written value (0.1 for "7.5", 1e7 for "7.5 亿"); 0 when not numeric.
     approx: a hedge word (约, 近, 超过, 多, ...) qualifies the value.
     approx_step: the precision including trailing zeros (1e7 for "1000 万"), used with approx.
+    per: for a price per amount of a unit (每百万 token 0.8 元), that amount (1e6); 1 otherwise.
     """
 
     surface: str
@@ -55,6 +58,7 @@ class Quantity:
     step: float = 0.0
     approx: bool = False
     approx_step: float = 0.0
+    per: float = 1.0
 
 
 _HEDGE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in words("hedges_before.txt")) + r")\s?$")
@@ -77,10 +81,24 @@ _CURRENCY_PREFIXES = tuple(CURRENCY_PREFIXES)
 # Date forms tried before a number at an Arabic digit and at a Chinese numeral.
 _DATES_AT_DIGIT = (dates.iso_date, dates.year_month_day, dates.month_day, dates.day)
 _DATES_AT_CN = (dates.year_month_day, dates.month_day)
+_WORD_MAG_RE = "|".join(sorted(WORD_MAGNITUDES, key=len, reverse=True))
 _RE_TAIL = re.compile(
-    rf"(?P<h1> ?(?:多|余))?(?P<mag> ?(?:{MAG_RE}))?(?P<h2> ?(?:多|余))?"
-    rf"(?P<unit> ?(?:{UNIT_RE}|[A-Za-z]+(?![A-Za-z0-9])))?"
+    rf"(?P<h1> ?(?:多|余))?(?P<mag> ?(?:{MAG_RE}|(?i:{_WORD_MAG_RE})(?![A-Za-z])))?(?P<h2> ?(?:多|余))?"
+    rf"(?P<unit> ?(?:{UNIT_RE}|(?i:(?:US |U\.S\. )?dollars?)(?![A-Za-z])|[A-Za-z]+(?![A-Za-z0-9])))?"
 )
+# A unit right after a counting word: 100 万个 token, 3 张 GB 级显卡 is no unit (only the tables').
+_RE_UNIT_AFTER_COUNT = re.compile(rf" ?(?P<unit>{UNIT_RE}|[A-Za-z]+(?![A-Za-z0-9]))")
+# 三成, 七成 = 30%, 70% (not 成为, 成立, 成本, ...: the characters after 成 that make it a word).
+_CHENG_NOT_PERCENT = "".join(words("cheng_not_percent.txt"))
+# Quarters and fiscal years in Latin notation: Q2 = 第二季度, FY26 = 2026 财年.
+_RE_QUARTER = re.compile(r"[Qq]([1-4])(?![A-Za-z0-9])")
+_RE_FISCAL_YEAR = re.compile(r"FY ?(\d{4}|\d{2})(?![A-Za-z0-9])")
+# The amount a price is for (每百万 token 0.8 元, 0.8 元/百万 tokens, $2 per million tokens).
+_PER_AMOUNT = rf"(?P<n>\d+(?:\.\d+)?)? ?(?P<mag>{MAG_RE}|[KkM]|(?i:million|thousand))? ?(?:个)? ?(?i:tokens?)"
+_RE_PER_BEFORE = re.compile(rf"每 ?{_PER_AMOUNT}(?P<gap>[^，。；;,！？!?]{{0,12}})$")
+_RE_PER_AFTER = re.compile(rf" ?(?:/|每|(?i:per) ) ?{_PER_AMOUNT}")
+# 每秒 N 亿亿次 (floating-point operations per second): FLOPS.
+_RE_PER_SECOND = re.compile(r"每秒[^，。；;,]{0,3}$")
 
 
 def _decimals(num: str) -> int:
@@ -143,7 +161,7 @@ class _Scanner:
         if ch.isascii() and ch.isalpha():
             if prev.isascii() and prev.isalnum():
                 return i + 1
-            return self._latin(i)
+            return self._period(i) or self._latin(i)
         return i + 1
 
     # -- dates -----------------------------------------------------------------------------------
@@ -157,8 +175,23 @@ class _Scanner:
                 return m.end()
         return 0
 
+    def _period(self, i: int) -> int:
+        """Q2 (a quarter, as 第二季度 reads) and FY26 / FY2026 (a fiscal year, as 2026 财年)."""
+        m = _RE_QUARTER.match(self.text, i)
+        if m:
+            self.out.append(Quantity(m.group(0), float(m.group(1)), "number", "quarter", 1.0))
+            return m.end()
+        m = _RE_FISCAL_YEAR.match(self.text, i)
+        if m:
+            year = int(m.group(1)) + (2000 if len(m.group(1)) == 2 else 0)
+            self.out.append(Quantity(m.group(0), (year, None, None), "date"))
+            return m.end()
+        return 0
+
     # -- numbers ---------------------------------------------------------------------------------
     def _prefix_currency(self, i: int) -> int:
+        if self.text[i].isalpha() and self._prev(i).isascii() and self._prev(i).isalnum():
+            return 0  # USD inside a word
         m = _RE_PREFIX_CURRENCY.match(self.text, i)
         if not m:
             return 0
@@ -167,6 +200,12 @@ class _Scanner:
         mult = 1.0
         if mag:
             mult = MAGNITUDES.get(mag) or LATIN_MAGNITUDES[mag.lower()]
+        if not mag:
+            tail = _RE_TAIL.match(self.text, m.end())
+            if tail and tail.group("mag") and not tail.group("h1"):
+                mag = tail.group("mag").strip()  # US$ 500 million, USD 1.2 billion
+                mult = MAGNITUDES.get(mag) or WORD_MAGNITUDES[mag.lower()]
+                m = tail
         end = m.end()
         after = re.match(r" ?(?:美元|美金)", self.text[end:])  # "$10 亿美元": one currency
         if after:
@@ -225,12 +264,21 @@ class _Scanner:
         ordinal = self._prev(start) == "第"
         if ordinal:
             start -= 1  # ordinals keep their 第 in the surface
+        if kind == "number" and unit is None and mult >= 1e12 and self.text[end - 1 : end] == "次":
+            if (
+                _RE_PER_SECOND.search(self.text[max(0, start - 8) : start])
+                or "浮点" in self.text[end : end + 4]
+            ):
+                unit = "FLOPS"  # 每秒 174.2 亿亿次 (浮点运算) = 1.742 EFLOPS
         surface = self.text[start:end].strip()
         if not ordinal:  # 第 2 天 is a position, not a duration of 172800 秒
             unit, scale = base_unit(unit)
             mult *= scale
+        per = 1.0
+        if kind == "currency":
+            per, end = self._per_amount(start, end)
         self.out.append(
-            Quantity(surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult)
+            Quantity(surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult, per)
         )
         if self.keep_inner and mult == 1.0 and unit is None and kind == "number":
             # A range "5-10 亿": the first number borrows the second's magnitude and unit.
@@ -245,12 +293,28 @@ class _Scanner:
                         )
                     )
 
+    def _per_amount(self, start: int, end: int) -> tuple[float, int]:
+        """(amount a price is for, end of the price): 每百万 token 0.8 元 -> 1e6; 1 when none."""
+        after = _RE_PER_AFTER.match(self.text, end)
+        before = _RE_PER_BEFORE.search(self.text[max(0, start - 40) : start])
+        m = after or before
+        if m is None:
+            return 1.0, end
+        amount = float(m.group("n")) if m.group("n") else 1.0
+        mag = m.group("mag")
+        if mag:
+            amount *= MAGNITUDES.get(mag) or LATIN_MAGNITUDES.get(mag.lower()) or WORD_MAGNITUDES[mag.lower()]
+        return amount, (end + after.end() - after.start() if after else end)
+
     def _tail(self, j: int) -> _Tail:
         """Hedge, magnitude and unit written after a number that ends at j."""
         m = _RE_TAIL.match(self.text, j)
         assert m is not None
-        mult = MAGNITUDES[m.group("mag").strip()] if m.group("mag") else 1.0
+        mag = (m.group("mag") or "").strip()
+        mult = (MAGNITUDES.get(mag) or WORD_MAGNITUDES[mag.lower()]) if mag else 1.0
         unit_word = (m.group("unit") or "").strip()
+        if re.fullmatch(r"(?i)(?:US |U\.S\. )?dollars?", unit_word):
+            unit_word = "dollars"
         kind, unit, end = "number", None, 0
         if unit_word in CJK_UNITS:
             kind, unit = CJK_UNITS[unit_word]
@@ -260,6 +324,13 @@ class _Scanner:
             end = m.end("unit")
         elif unit_word in MEASURE_WORDS:
             end = m.end("unit")
+            after = _RE_UNIT_AFTER_COUNT.match(self.text, end)
+            word = after.group("unit") if after else ""
+            if word in CJK_UNITS and word not in MEASURE_WORDS:
+                (kind, unit), end = CJK_UNITS[word], after.end()  # type: ignore[union-attr]
+            elif word.lower() in LATIN_UNITS and LATIN_UNITS[word.lower()][2] == 1.0:
+                kind, unit, _ = LATIN_UNITS[word.lower()]
+                end = after.end()  # type: ignore[union-attr]
         if not end:
             for group in ("h2", "mag", "h1"):
                 if m.group(group):
@@ -295,7 +366,7 @@ class _Scanner:
             if after:
                 kind, unit = CJK_UNITS[after.group(1)]
                 end += after.end()
-            elif kind == "number":
+            elif kind in ("number", "size"):  # 128K tokens, 1M token (B/T/M alone: parameters)
                 tail = self._tail(end)
                 if tail.mult == 1.0 and tail.unit is not None:
                     kind, unit, end = tail.kind, tail.unit, tail.end
@@ -320,10 +391,23 @@ class _Scanner:
             return m.end()
         value, step = parsed
         end = i + len(run)
+        after_cheng = text[end + 1 : end + 2]
+        if (
+            len(run) == 1
+            and text.startswith("成", end)
+            and not (after_cheng and after_cheng in _CHENG_NOT_PERCENT)
+        ):
+            if run != "十":  # 三成 = 30%, 两成 = 20%, 三成半 = 35%, 七成五 = 75% (not 成为, 一成不变)
+                tenths, cheng_end, cheng_step = value * 10, end + 1, 10.0
+                if after_cheng == "半" or (after_cheng in CN_DIGITS and after_cheng not in "零〇一"):
+                    tenths += 5 if after_cheng == "半" else CN_DIGITS[after_cheng]
+                    cheng_end, cheng_step = end + 2, 1.0 if after_cheng != "半" else 5.0
+                self._number(i, cheng_end, text[i:cheng_end], tenths, cheng_step, 1.0, "percent", None, 0)
+                return cheng_end
         if len(run) == 1:
             ordinal = self._prev(i) == "第" and not text.startswith("方", end)  # 第三方 is no ordinal
-            if run == "一" and not ordinal:
-                return end  # 一个/一款/一种 mostly mean "a"
+            if run == "一" and not ordinal and not text.startswith("季度", end):
+                return end  # 一个/一款/一种 mostly mean "a" (一季度 is the first quarter)
             following = text[end : end + 4].lstrip(" 多余")
             if not ordinal and not following.startswith(COUNTED_PREFIXES):
                 return end  # 三星, 三大, 十分: no number
@@ -360,8 +444,11 @@ def extract(text: str, keep_inner: bool = False) -> list[Quantity]:
     """Quantities of text, versions joined from a word and a number kept as kind "joined";
     keep_inner (source side): also the numbers inside versions and ranges (see _Scanner)."""
     norm = nfkc(text)
-    # 百分之三十五 first; the spans are blanked so the scanner does not read 三十五 again.
+    # 百分之三十五, funding rounds and scale classes first (`prescan.py`); the spans are blanked so
+    # the scanner does not read 三十五 again.
     pct = _cn_percent_scan(norm)
+    pct += [(s, e, Quantity(norm[s:e], value, "round")) for s, e, value in round_spans(norm)]
+    pct += [(s, e, Quantity(norm[s:e], float(p), "scale", "FLOPS")) for s, e, p in scale_spans(norm)]
     masked = norm
     for start, end, _ in pct:
         masked = masked[:start] + " " * (end - start) + masked[end:]

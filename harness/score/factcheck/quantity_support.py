@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from harness.score.factcheck.dates import DateValue, date_supported
@@ -49,6 +49,22 @@ def _values_match(q: Quantity, s: Quantity) -> bool:
         diff = abs(a - b)
         return diff < tolerance + 1e-9 * abs(b) and diff <= 0.1 * abs(b)
     return False
+
+
+def _per_unit(q: Quantity) -> Quantity:
+    """A price per amount of a unit as a price per single unit."""
+    return replace(
+        q, value=float(q.value) / q.per, step=q.step / q.per, approx_step=q.approx_step / q.per, per=1.0
+    )  # type: ignore[arg-type]
+
+
+def _scale_of(s: Quantity) -> float | None:
+    """The computing-scale class (power of ten, in steps of three: E 级 = 18) of a FLOPS quantity."""
+    if s.kind == "scale":
+        return float(s.value)  # type: ignore[arg-type]
+    if s.unit == "FLOPS" and float(s.value) >= 1:  # type: ignore[arg-type]
+        return float(3 * math.floor(math.log10(float(s.value)) / 3 + 1e-9))  # type: ignore[arg-type]
+    return None
 
 
 def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
@@ -113,9 +129,20 @@ def _number_supported(q: Quantity, facts: _SourceFacts) -> bool:
         return False
     if q.kind == "date":
         return date_supported(q.value, facts.years, facts.dates)  # type: ignore[arg-type]
+    if q.kind == "round":
+        return any(s.kind == "round" and s.value == q.value for s in facts.quantities)
+    if q.kind == "scale":
+        return any(_scale_of(s) == q.value for s in facts.quantities)
     value_kinds = ("number", "percent", "currency", "size")
     for s in facts.quantities:
-        if s.kind not in value_kinds or not _values_match(q, s):
+        if s.kind not in value_kinds:
+            continue
+        if q.per != 1.0 and s.per != 1.0:
+            # Prices per amount of a unit, compared per single unit (每千万 token 8 元 = 每百万 token 0.8 元);
+            # a price written without its amount on one side is compared as written.
+            if not _values_match(_per_unit(q), _per_unit(s)):
+                continue
+        elif not _values_match(q, s):
             continue
         if q.kind == "number" and q.unit is None:
             return True  # a bare number: any source quantity with that value
