@@ -67,7 +67,7 @@ _RE_LATIN_ENTITY = re.compile(rf"(?<![{_L}0-9])[{_L}][{_L}0-9]*(?:(?:[ \-.·&'+]
 _RE_PERIOD = re.compile(r"q[1-4]|h[12]|fy\d{2}(?:\d{2})?")
 
 
-def _latin_entities(text: str) -> list[tuple[int, int, str]]:
+def latin_entities(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _RE_LATIN_ENTITY.finditer(text):
         ent = m.group(0)
@@ -166,7 +166,7 @@ def entity_spans(text: str) -> list[tuple[int, int, str, str]]:
     for s, e, form in lexicon_spans(norm):
         if not any(taken[s:e]):
             add(s, e, form, "lexicon")
-    for s, e, ent in _latin_entities(norm):
+    for s, e, ent in latin_entities(norm):
         if not any(taken[s:e]):
             spans.append((s, e, ent, "latin"))  # Latin names do not mask: jieba skips them anyway
     pseg, tags = jieba_tagger()

@@ -62,22 +62,44 @@ def _inside_a_word(text: str, start: int, end: int) -> bool:
     return False
 
 
-def lexicon_spans(text: str) -> list[tuple[int, int, str]]:
-    """Non-overlapping lexicon matches, longest first; a two-character form inside an ordinary word
-    of jieba's dictionary (天工 in 每天工作) is no match."""
+@lru_cache(maxsize=1)
+def _forms_by_first_character() -> dict[str, tuple[tuple[int, str], ...]]:
+    """First character -> (rank in longest-first order, form) of the forms to extract."""
     _, forms = alias_index()
+    by_first: dict[str, list[tuple[int, str]]] = {}
+    for rank, form in enumerate(forms):
+        by_first.setdefault(form[0], []).append((rank, form))
+    return {ch: tuple(entries) for ch, entries in by_first.items()}
+
+
+@lru_cache(maxsize=256)
+def _lexicon_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    by_first = _forms_by_first_character()
+    found = sorted(
+        (rank, i, form)
+        for i, ch in enumerate(text)
+        for rank, form in by_first.get(ch, ())
+        if text.startswith(form, i)
+    )
     taken = [False] * len(text)
     spans: list[tuple[int, int, str]] = []
-    for form in forms:
-        start = text.find(form)
-        while start != -1:
-            end = start + len(form)
-            if not any(taken[start:end]) and (len(form) > 2 or not _inside_a_word(text, start, end)):
-                spans.append((start, end, form))
-                for k in range(start, end):
-                    taken[k] = True
-            start = text.find(form, end)
-    return sorted(spans)
+    resume: dict[str, int] = {}  # a form's occurrences are taken left to right, without overlap
+    for _, start, form in found:
+        end = start + len(form)
+        if start < resume.get(form, 0):
+            continue
+        resume[form] = end
+        if not any(taken[start:end]) and (len(form) > 2 or not _inside_a_word(text, start, end)):
+            spans.append((start, end, form))
+            for k in range(start, end):
+                taken[k] = True
+    return tuple(sorted(spans))
+
+
+def lexicon_spans(text: str) -> list[tuple[int, int, str]]:
+    """Non-overlapping lexicon matches, longest first (equal lengths in code-point order); a
+    two-character form inside an ordinary word of jieba's dictionary (天工 in 每天工作) is no match."""
+    return list(_lexicon_spans(text))
 
 
 def lexicon_number_spans(text: str) -> list[tuple[int, int]]:

@@ -126,8 +126,12 @@ class _Scanner:
 
     def run(self) -> list[Quantity]:
         i = 0
+        self.starts: list[int] = []  # where each quantity of self.out was found
         while i < len(self.text):
-            i = max(self._at(i), i + 1)
+            before = len(self.out)
+            after = max(self._at(i), i + 1)
+            self.starts += [i] * (len(self.out) - before)
+            i = after
         return self.out
 
     # -- helpers -----------------------------------------------------------------------------
@@ -443,6 +447,11 @@ def _cn_percent_scan(text: str) -> list[tuple[int, int, Quantity]]:
 def extract(text: str, keep_inner: bool = False) -> list[Quantity]:
     """Quantities of text, versions joined from a word and a number kept as kind "joined";
     keep_inner (source side): also the numbers inside versions and ranges (see _Scanner)."""
+    return [q for _, q in extract_at(text, keep_inner)]
+
+
+def extract_at(text: str, keep_inner: bool = False) -> list[tuple[int, Quantity]]:
+    """`extract` with where each quantity starts in the NFKC-normalised text."""
     norm = nfkc(text)
     # 百分之三十五, funding rounds and scale classes first (`prescan.py`); the spans are blanked so
     # the scanner does not read 三十五 again.
@@ -454,8 +463,9 @@ def extract(text: str, keep_inner: bool = False) -> list[Quantity]:
         masked = masked[:start] + " " * (end - start) + masked[end:]
     for start, end in lexicon_number_spans(masked):
         masked = masked[:start] + "々" * (end - start) + masked[end:]
-    found = _Scanner(masked, keep_inner=keep_inner).run()
-    return [q for _, _, q in pct] + found
+    scanner = _Scanner(masked, keep_inner=keep_inner)
+    found = scanner.run()
+    return [(start, q) for start, _, q in pct] + list(zip(scanner.starts, found, strict=True))
 
 
 def extract_quantities(text: str) -> list[Quantity]:

@@ -19,7 +19,7 @@ from harness.score.factcheck.dates import DateValue, date_supported
 from harness.score.factcheck.entity_support import entity_supported
 from harness.score.factcheck.lexicon import alias_index
 from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS
-from harness.score.factcheck.quantities import Quantity, extract
+from harness.score.factcheck.quantities import Quantity, extract, extract_at
 from harness.score.factcheck.text import compact, nfkc, unique
 from harness.score.factcheck.units import unit_named
 
@@ -67,7 +67,7 @@ def _scale_of(s: Quantity) -> float | None:
     return None
 
 
-def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
+def _joined_supported(word: str, num: str, facts: SourceFacts) -> bool:
     """ "MMLU 90.2": the word in the source with the number shortly after it (MMLU 上得分 90.2)."""
     value = float(num)
     for m in re.finditer(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", facts.text.lower()):
@@ -78,18 +78,27 @@ def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
 
 
 @dataclass
-class _SourceFacts:
+class SourceFacts:
     text: str
     compact: str
     quantities: list[Quantity]
     years: set[int]
     dates: list[DateValue]
     big_counts: list[tuple[Quantity, str]]
+    starts: list[int]  # where each of quantities starts in text (big counts: where the count is)
 
 
 @lru_cache(maxsize=64)
-def _source_facts(source: str) -> _SourceFacts:
-    quantities = extract(source, keep_inner=True)
+def source_facts(source: str) -> SourceFacts:
+    """What a source supports (cached: a source is checked against many summaries)."""
+    return facts_of(source)
+
+
+def facts_of(source: str) -> SourceFacts:
+    """What a source (or one clause of it) supports."""
+    found = extract_at(source, keep_inner=True)
+    starts = [start for start, _ in found]
+    quantities = [q for _, q in found]
     dates = [q.value for q in quantities if q.kind == "date"]
     years = {d[0] for d in dates if d[0] is not None}  # type: ignore[index]
     for q in quantities:
@@ -102,8 +111,18 @@ def _source_facts(source: str) -> _SourceFacts:
             years.add(int(q.value))  # type: ignore[arg-type,call-overload]
     big_counts = _big_counts(source, arabic=True)
     quantities += [q for q, _ in big_counts]  # "六大应用" supports a summary's "6 大应用"
-    facts = _SourceFacts(nfkc(source), compact(source), quantities, years, dates, big_counts)  # type: ignore[arg-type]
-    return facts
+    text = nfkc(source)
+    starts += [max(0, text.find(q.surface)) for q, _ in big_counts]
+    return SourceFacts(text, compact(source), quantities, years, dates, big_counts, starts)  # type: ignore[arg-type]
+
+
+def part_facts(facts: SourceFacts, start: int, end: int) -> SourceFacts:
+    """What text[start:end] of a source supports: its quantities (no years or counts with 大 of
+    their own, so a bare number is compared only with the part's own quantities)."""
+    text = facts.text[start:end]
+    quantities = [q for q, at in zip(facts.quantities, facts.starts, strict=True) if start <= at < end]
+    dates = [q.value for q in quantities if q.kind == "date"]
+    return SourceFacts(text, compact(text), quantities, set(), dates, [], [])  # type: ignore[arg-type]
 
 
 def _version_in(token: str, source_text: str) -> bool:
@@ -115,7 +134,7 @@ def _version_in(token: str, source_text: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){pattern}(?![a-z0-9]|\.\d)", source_text.lower()) is not None
 
 
-def _number_supported(q: Quantity, facts: _SourceFacts) -> bool:
+def number_supported(q: Quantity, facts: SourceFacts) -> bool:
     if q.kind in ("version", "joined"):
         if _version_in(str(q.value), facts.text):
             return True
@@ -183,7 +202,7 @@ def _big_counts(text: str, arabic: bool) -> list[tuple[Quantity, str]]:
     return out
 
 
-def _big_count_supported(q: Quantity, noun: str, facts: _SourceFacts) -> bool | None:
+def _big_count_supported(q: Quantity, noun: str, facts: SourceFacts) -> bool | None:
     """Whether the source gives the same count of the same noun; None when it counts no such noun."""
     values = [float(s.value) for s, key in facts.big_counts if key == noun]  # type: ignore[arg-type]
     if not values:
@@ -193,9 +212,9 @@ def _big_count_supported(q: Quantity, noun: str, facts: _SourceFacts) -> bool | 
 
 def quantity_check(summary: str, source: str) -> tuple[list[Quantity], list[Quantity]]:
     """(every quantity of the summary, those the source does not support), mentions in order."""
-    facts = _source_facts(source)
+    facts = source_facts(source)
     found = extract(summary)
-    bad = [q for q in found if not _number_supported(q, facts)]
+    bad = [q for q in found if not number_supported(q, facts)]
     for q, noun in _big_counts(summary, arabic=False):
         supported = _big_count_supported(q, noun, facts)
         if supported is None:

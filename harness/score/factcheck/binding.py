@@ -1,0 +1,156 @@
+"""Whether the source ties a summary's names to the same facts: a number stated of the wrong
+product, a lead investor who only followed.
+
+Every name and number of a summary may occur in its source and the summary still be wrong: "星野
+月活超 1100 万" against a source in which 1100 万 is Talkie's and 星野 only listed. Two rules, both
+checked clause by clause (a clause ends at ，。；！？ or a line break):
+
+- number and name: a summary clause that names entities and states a value (a count, an amount, a
+  percentage, an ordinal such as 第二) is suspect when every source clause stating that value names
+  none of the summary clause's entities and names another company, product or person the summary
+  never mentions (lexicon and Latin-script names only: `competitors`). The summary clause's
+  entities that the source names elsewhere are then reported;
+- role words (`data/role_words.tsv`: 领投 against 跟投): an entity written right before a role word
+  ("由腾讯领投") must occur in a source clause with that role word, when the source has such a
+  clause and names the entity elsewhere.
+
+Subjects left out of a source clause (the company of the sentence before) are no competitors: only
+names written in the clause count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from harness.score.factcheck.entities import LATIN_STOP, entity_spans, latin_entities
+from harness.score.factcheck.entity_support import entity_supported
+from harness.score.factcheck.lexicon import is_place, lexicon_spans
+from harness.score.factcheck.quantities import Quantity, extract_at
+from harness.score.factcheck.quantity_support import SourceFacts, number_supported, part_facts, source_facts
+from harness.score.factcheck.text import CJK_RE, latin_words, nfkc
+from harness.score.factcheck.wordlists import table, words
+
+_RE_CLAUSE = re.compile(r"[^，。；！？,;!?\n]+")
+_RE_SENTENCE = re.compile(r"[^。！？!?\n]+")
+_VALUE_KINDS = ("number", "percent", "currency", "size")
+# Role words: (role, pattern of its words).
+_ROLES = tuple((role, re.compile(words)) for role, words in table("role_words.tsv", 2))
+# A name is attached to a role word when at most this many characters stand between them (由腾讯领投).
+_ROLE_GAP = 2
+# Latin words that name a variant, not a competitor (Base, Chat, Pro, Turbo).
+_NOT_COMPETITORS = frozenset(words("binding_not_names.txt"))
+# An ordinal before a counting word or noun is part of a name (第六代, 第 64 期), not a rank (第二).
+_RE_RANK = re.compile(r"第\s?\S+?(?:名|位)?$")
+
+
+def _clauses(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group(0)) for m in _RE_CLAUSE.finditer(text)]
+
+
+def _checked_value(q: Quantity, clause: str) -> bool:
+    """A value worth binding to a name: no date, version, year-like number, quarter or an ordinal
+    that is part of a name (第六代)."""
+    if q.kind not in _VALUE_KINDS or q.unit == "quarter":
+        return False
+    if q.surface.startswith("第"):
+        after = clause[clause.find(q.surface) + len(q.surface) :]
+        if after[:1] and after[:1] not in "名位" and CJK_RE.match(after[:1]):
+            return False
+    value = float(q.value)  # type: ignore[arg-type]
+    return not (q.kind == "number" and q.unit is None and value.is_integer() and 1900 <= value <= 2100)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    text: str
+    facts: SourceFacts
+    names: tuple[str, ...]  # the company, product and person names written in it
+    topic: str  # the first clause of its sentence: whom the sentence is about ("" when none)
+
+
+@lru_cache(maxsize=64)
+def _source_clauses(source: str) -> tuple[_Clause, ...]:
+    text = nfkc(source)
+    spans = [(s, e, form) for s, e, form in lexicon_spans(text) if not is_place(form)]
+    spans += [
+        (s, e, ent)
+        for s, e, ent in latin_entities(text)
+        if not all(w in LATIN_STOP or w in _NOT_COMPETITORS or w.isdigit() for w in latin_words(ent))
+    ]
+    facts = source_facts(source)
+    out = []
+    for sentence in _RE_SENTENCE.finditer(text):
+        parts = _clauses(sentence.group(0))
+        # The first clause's subject carries over the commas, unless that clause states a value of
+        # its own (a list of parallel clauses: "A 超过 800 万，B 约为 300 万").
+        topic = parts[0][2] if parts else ""
+        if parts and any(
+            _checked_value(q, topic)
+            for q, at in zip(facts.quantities, facts.starts, strict=True)
+            if sentence.start() <= at < sentence.start() + parts[0][1]
+        ):
+            topic = ""
+        for start, end, clause in parts:
+            start += sentence.start()
+            end += sentence.start()
+            names = tuple(name for s, e, name in spans if start <= s and e <= end)
+            out.append(_Clause(clause, part_facts(facts, start, end), names, topic))
+    return tuple(out)
+
+
+def _competitor(names: tuple[str, ...], summary: str) -> bool:
+    """A name the summary never mentions (in any form the lexicon knows)."""
+    return any(not entity_supported(name, summary, "lexicon") for name in names)
+
+
+def misbound_entities(
+    summary: str, source: str, spans: list[tuple[int, int, str, str]] | None = None
+) -> list[str]:
+    """Entities of summary the source names, but not with the value or role the summary gives them.
+    spans: `entity_spans(summary)` when the caller has them."""
+    text = nfkc(summary)
+    if spans is None:
+        spans = entity_spans(text)
+    spans = [span for span in spans if span[3] != "title"]
+    if not spans:
+        return []
+    bad: list[str] = []
+    clauses = _source_clauses(source)
+    quantities = extract_at(text)
+    for c_start, c_end, clause in _clauses(text):
+        names = [(ent, origin) for s, e, ent, origin in spans if c_start <= s and e <= c_end]
+        known = [(ent, origin) for ent, origin in names if entity_supported(ent, source, origin)]
+        if not known:
+            continue
+        for at, q in quantities:
+            if not c_start <= at < c_end or not _checked_value(q, clause):
+                continue
+            stating = [c for c in clauses if number_supported(q, c.facts)]
+            if not stating or any(
+                entity_supported(ent, c.text, origin) or (c.topic and entity_supported(ent, c.topic, origin))
+                for c in stating
+                for ent, origin in known
+            ):
+                continue
+            if all(_competitor(c.names, text) for c in stating):
+                bad += [ent for ent, _ in known]
+        bad += _role_mismatches(clause, known, clauses)
+    return list(dict.fromkeys(bad))
+
+
+def _role_mismatches(clause: str, known: list[tuple[str, str]], clauses: tuple[_Clause, ...]) -> list[str]:
+    out = []
+    for _, role in _ROLES:
+        for m in role.finditer(clause):
+            with_role = [c.text for c in clauses if role.search(c.text)]
+            if not with_role:
+                continue
+            for ent, origin in known:
+                at = clause.rfind(ent, 0, m.start())
+                if at == -1 or m.start() - (at + len(ent)) > _ROLE_GAP:
+                    continue
+                if not any(entity_supported(ent, c, origin) for c in with_role):
+                    out.append(ent)
+    return out

@@ -1,0 +1,57 @@
+"""Names bound to the wrong number or role (`harness/score/factcheck/binding.py`): every name and
+number of the summary occurs in the source, but the source states the number of another name, or
+gives the name another role. Hand-written pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.score.factcheck import check_claim
+
+SOURCE = (
+    "云杉科技旗下有两款产品：写作助手Quill和绘图工具Palette。其中Quill的月活跃用户超过800万，"
+    "Palette的月活跃用户约为300万。公司B轮融资由北辰资本领投，南山创投和东湖基金跟投。"
+    "在最新的评测榜单中，Orion排名第一，Vega位列第二。"
+)
+
+
+@pytest.mark.parametrize(
+    ("summary", "bad"),
+    [
+        ("云杉科技旗下的Palette月活跃用户超过800万。", "Palette"),  # 800 万 is Quill's
+        ("Quill的月活跃用户约为300万。", "Quill"),
+        ("在评测榜单中Vega排名第一。", "Vega"),  # a rank
+        ("云杉科技的B轮融资由南山创投领投。", "南山"),  # a follower made lead investor (jieba: 南山/ns)
+        ("北辰资本跟投了云杉科技的B轮融资。", "北辰"),
+    ],
+)
+def test_names_bound_to_another_names_number_or_role(summary: str, bad: str) -> None:
+    assert bad in check_claim(summary, SOURCE)["entities"]
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "云杉科技旗下的Quill月活跃用户超过800万。",
+        "Palette的月活跃用户约为300万。",
+        "云杉科技的B轮融资由北辰资本领投。",
+        "南山创投和东湖基金跟投了云杉科技的B轮融资。",
+        "Orion在最新评测榜单中排名第一。",
+        # the number's clause names no other company: the subject of the sentence carries over
+        "云杉科技有两款产品。",
+    ],
+)
+def test_names_bound_as_in_the_source(summary: str) -> None:
+    assert check_claim(summary, SOURCE) == {"numbers": [], "entities": []}
+
+
+def test_subject_of_the_sentence_carries_over_commas() -> None:
+    source = "北辰资本于3月宣布，向Alphabet、亚马逊和微软共3家公司发出问询函。"
+    assert check_claim("北辰资本向3家公司发出问询函。", source) == {"numbers": [], "entities": []}
+
+
+def test_part_of_a_name_is_no_rank_and_variants_are_no_competitors() -> None:
+    source = "蓝鲸出行计划年底部署1000辆车。5月发布的第六代车型搭载Apollo ADFM大模型，成本下降60%。"
+    assert check_claim("蓝鲸出行的第六代车型成本下降60%。", source)["entities"] == []
+    source = "百川智能开源Baichuan 2，包括70亿和130亿参数的Base与Chat版本。"
+    assert check_claim("Baichuan 2 有 7B 和 13B 两种规模。", source)["entities"] == []
