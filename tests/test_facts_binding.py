@@ -55,3 +55,16 @@ def test_part_of_a_name_is_no_rank_and_variants_are_no_competitors() -> None:
     assert check_claim("蓝鲸出行的第六代车型成本下降60%。", source)["entities"] == []
     source = "百川智能开源Baichuan 2，包括70亿和130亿参数的Base与Chat版本。"
     assert check_claim("Baichuan 2 有 7B 和 13B 两种规模。", source)["entities"] == []
+
+
+def test_a_name_listed_with_the_one_the_source_gives_the_value() -> None:
+    source = "该公司运营青鸟、白鹭和Heron三款应用，其中海外应用Heron的月活跃用户超过600万。"
+    assert "白鹭" in check_claim("该公司旗下应用白鹭月活跃用户超过600万。", source)["entities"]
+    assert check_claim("该公司旗下应用Heron月活跃用户超过600万。", source)["entities"] == []
+
+
+def test_respectively_pairs_names_and_values_in_order() -> None:
+    source = "此前东湖基金和西岭资本分别投资4亿元和2亿元。"
+    assert check_claim("西岭资本投资了4亿元。", source)["entities"]  # jieba: 西岭/ns
+    assert check_claim("西岭资本投资了2亿元。", source) == {"numbers": [], "entities": []}
+    assert check_claim("东湖基金投资了4亿元。", source) == {"numbers": [], "entities": []}

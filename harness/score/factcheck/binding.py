@@ -34,6 +34,8 @@ from harness.score.factcheck.wordlists import table, words
 
 _RE_CLAUSE = re.compile(r"[^，。；！？,;!?\n]+")
 _RE_SENTENCE = re.compile(r"[^。！？!?\n]+")
+# What joins the names of one list: 、, 和, 与, 及, 以及 (spaces aside).
+_RE_LIST_JOIN = re.compile(r" ?(?:、|和|与|及|以及) ?")
 _VALUE_KINDS = ("number", "percent", "currency", "size")
 # Role words: (role, pattern of its words).
 _ROLES = tuple((role, re.compile(words)) for role, words in table("role_words.tsv", 2))
@@ -68,17 +70,73 @@ class _Clause:
     facts: SourceFacts
     names: tuple[str, ...]  # the company, product and person names written in it
     topic: str  # the first clause of its sentence: whom the sentence is about ("" when none)
+    # "A 和 B 分别投资 5 亿元和 3 亿元": the names before 分别 and the facts of each value after it.
+    respectively: tuple[tuple[str, ...], tuple[SourceFacts, ...]] | None = None
 
 
-@lru_cache(maxsize=64)
-def _source_clauses(source: str) -> tuple[_Clause, ...]:
-    text = nfkc(source)
+@dataclass(frozen=True)
+class _Source:
+    clauses: tuple[_Clause, ...]
+    siblings: dict[str, frozenset[str]]  # name -> the names listed with it (A、B 和 C)
+
+
+def _name_spans(text: str) -> list[tuple[int, int, str]]:
+    """Company, product and person names of a source: lexicon forms (no places), Latin names."""
     spans = [(s, e, form) for s, e, form in lexicon_spans(text) if not is_place(form)]
     spans += [
         (s, e, ent)
         for s, e, ent in latin_entities(text)
         if not all(w in LATIN_STOP or w in _NOT_COMPETITORS or w.isdigit() for w in latin_words(ent))
     ]
+    return sorted(spans)
+
+
+def _siblings(text: str, spans: list[tuple[int, int, str]]) -> dict[str, frozenset[str]]:
+    """Names written as one list (海螺AI、星野和Talkie): each name -> the others of its lists."""
+    groups: list[list[str]] = []
+    for k, (start, _, name) in enumerate(spans):
+        if k and _RE_LIST_JOIN.fullmatch(text[spans[k - 1][1] : start]):
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    out: dict[str, set[str]] = {}
+    for group in groups:
+        for name in group:
+            out.setdefault(name, set()).update(n for n in group if n != name)
+    return {name: frozenset(others) for name, others in out.items() if others}
+
+
+def _respectively(facts: SourceFacts, text: str, start: int, end: int) -> tuple | None:
+    """Names before 分别 and the facts of each value after it, when their numbers agree."""
+    at = text.find("分别", start, end)
+    if at == -1:
+        return None
+    merged: list[list] = []
+    for s, e, _, origin in entity_spans(text[start:at]):
+        if origin == "title":
+            continue
+        if merged and merged[-1][1] == s:
+            merged[-1][1] = e  # 成都 + 高新区: one name
+        else:
+            merged.append([s, e])
+    names = tuple(text[start + s : start + e] for s, e in merged)
+    values = [
+        (k, q)
+        for k, (q, pos) in enumerate(zip(facts.quantities, facts.starts, strict=True))
+        if at <= pos < end and _checked_value(q, text[start:end])
+    ]
+    if len(names) < 2 or len(names) != len(values):
+        return None
+    one = tuple(
+        SourceFacts(facts.text, facts.compact, [q], set(), [], [], [facts.starts[k]]) for k, q in values
+    )
+    return names, one
+
+
+@lru_cache(maxsize=64)
+def _source(source: str) -> _Source:
+    text = nfkc(source)
+    spans = _name_spans(text)
     facts = source_facts(source)
     out = []
     for sentence in _RE_SENTENCE.finditer(text):
@@ -96,13 +154,61 @@ def _source_clauses(source: str) -> tuple[_Clause, ...]:
             start += sentence.start()
             end += sentence.start()
             names = tuple(name for s, e, name in spans if start <= s and e <= end)
-            out.append(_Clause(clause, part_facts(facts, start, end), names, topic))
-    return tuple(out)
+            respectively = _respectively(facts, text, start, end)
+            out.append(_Clause(clause, part_facts(facts, start, end), names, topic, respectively))
+    return _Source(tuple(out), _siblings(text, spans))
 
 
 def _competitor(names: tuple[str, ...], summary: str) -> bool:
     """A name the summary never mentions (in any form the lexicon knows)."""
     return any(not entity_supported(name, summary, "lexicon") for name in names)
+
+
+def _value_misbound(q: Quantity, known: list[tuple[str, str]], summary: str, src: _Source) -> list[str]:
+    """The known names of a summary clause that the source does not give value q."""
+    stating = [c for c in src.clauses if number_supported(q, c.facts)]
+    if not stating:
+        return []
+    # "A 和 B 分别 ... X 和 Y": a name takes the value in its own place only.
+    for c in stating:
+        if c.respectively is None:
+            continue
+        names, values = c.respectively
+        own = {k for k, f in enumerate(values) if number_supported(q, f)}
+        for ent, origin in known:
+            places = {k for k, name in enumerate(names) if entity_supported(ent, name, origin)}
+            if places and own and not places & own:
+                return [ent]
+    absent = [
+        (ent, origin)
+        for ent, origin in known
+        if not any(entity_supported(ent, c.text, origin) for c in stating)
+    ]
+    if not absent:
+        return []
+    # A name listed with the one the source gives the value (海螺AI、星野和Talkie ... Talkie 超 1100 万).
+    swapped = [
+        ent
+        for ent, origin in absent
+        if all(
+            any(
+                entity_supported(ent, sibling, origin)
+                for name in c.names
+                if not entity_supported(name, summary, "lexicon")
+                for sibling in src.siblings.get(name, ())
+            )
+            for c in stating
+        )
+    ]
+    if swapped:
+        return swapped
+    if len(absent) < len(known) or any(
+        c.topic and entity_supported(ent, c.topic, origin) for c in stating for ent, origin in known
+    ):
+        return []
+    if all(_competitor(c.names, summary) for c in stating):
+        return [ent for ent, _ in known]
+    return []
 
 
 def misbound_entities(
@@ -117,7 +223,7 @@ def misbound_entities(
     if not spans:
         return []
     bad: list[str] = []
-    clauses = _source_clauses(source)
+    src = _source(source)
     quantities = extract_at(text)
     for c_start, c_end, clause in _clauses(text):
         names = [(ent, origin) for s, e, ent, origin in spans if c_start <= s and e <= c_end]
@@ -125,18 +231,9 @@ def misbound_entities(
         if not known:
             continue
         for at, q in quantities:
-            if not c_start <= at < c_end or not _checked_value(q, clause):
-                continue
-            stating = [c for c in clauses if number_supported(q, c.facts)]
-            if not stating or any(
-                entity_supported(ent, c.text, origin) or (c.topic and entity_supported(ent, c.topic, origin))
-                for c in stating
-                for ent, origin in known
-            ):
-                continue
-            if all(_competitor(c.names, text) for c in stating):
-                bad += [ent for ent, _ in known]
-        bad += _role_mismatches(clause, known, clauses)
+            if c_start <= at < c_end and _checked_value(q, clause):
+                bad += _value_misbound(q, known, text, src)
+        bad += _role_mismatches(clause, known, src.clauses)
     return list(dict.fromkeys(bad))
 
 

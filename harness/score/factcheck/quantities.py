@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from harness.score.factcheck import dates
 from harness.score.factcheck.dates import DateMatch, DateValue
@@ -452,6 +453,12 @@ def extract(text: str, keep_inner: bool = False) -> list[Quantity]:
 
 def extract_at(text: str, keep_inner: bool = False) -> list[tuple[int, Quantity]]:
     """`extract` with where each quantity starts in the NFKC-normalised text."""
+    return list(_extract_at(text, keep_inner))
+
+
+@lru_cache(maxsize=256)
+def _extract_at(text: str, keep_inner: bool) -> tuple[tuple[int, Quantity], ...]:
+    # Cached: a summary's quantities are read by the number check and by the binding check.
     norm = nfkc(text)
     # 百分之三十五, funding rounds and scale classes first (`prescan.py`); the spans are blanked so
     # the scanner does not read 三十五 again.
@@ -465,7 +472,7 @@ def extract_at(text: str, keep_inner: bool = False) -> list[tuple[int, Quantity]
         masked = masked[:start] + "々" * (end - start) + masked[end:]
     scanner = _Scanner(masked, keep_inner=keep_inner)
     found = scanner.run()
-    return [(start, q) for start, _, q in pct] + list(zip(scanner.starts, found, strict=True))
+    return tuple([(start, q) for start, _, q in pct] + list(zip(scanner.starts, found, strict=True)))
 
 
 def extract_quantities(text: str) -> list[Quantity]:
