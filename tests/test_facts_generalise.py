@@ -162,3 +162,35 @@ def test_changed_values_in_other_notations_flagged(summary: str, source: str, ba
 def test_cheng_words_and_periods_are_no_names_or_percentages(text: str) -> None:
     assert not [q for q in extract_quantities(text) if q.kind == "percent"]
     assert "Q1" not in extract_entities(text)
+
+
+@pytest.mark.parametrize(
+    ("summary", "source"),
+    [
+        ("24 小时内完成", "一天内完成"),
+        ("一年内上线", "12个月内上线"),
+        ("90 分钟", "一个半小时"),
+        ("半小时内", "30分钟内"),
+        ("约三分之一的用户", "33%的用户"),
+        ("75% 的企业", "四分之三的企业"),
+    ],
+)
+def test_durations_halves_and_fractions(summary: str, source: str) -> None:
+    assert check_claim(summary, source)["numbers"] == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "bad"),
+    [
+        ("48 小时内完成", "一天内完成", "48 小时"),
+        ("两个半小时", "一个半小时", "两个半小时"),
+        ("四分之一的企业", "30%的企业", "四分之一"),
+    ],
+)
+def test_changed_durations_and_fractions_flagged(summary: str, source: str, bad: str) -> None:
+    assert bad in check_claim(summary, source)["numbers"]
+
+
+def test_latin_title_word_splits_names() -> None:
+    assert extract_entities("OpenAI CEO Sam Altman表示") == ["OpenAI", "Sam Altman"]
+    assert check_claim("OpenAI CEO Sam Altman表示", "OpenAI首席执行官萨姆·奥尔特曼表示")["entities"] == []

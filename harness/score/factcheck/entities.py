@@ -60,6 +60,11 @@ _NOT_GIVEN_NAME = ("v", "p", "c", "u", "d", "r", "t", "m", "q", "f", "x", "y", "
 
 # Latin letters include accented ones (Timothée, Cédric).
 _L = "A-Za-z\u00c0-\u024f"
+# Latin title words (CEO, CTO, ...; from person_titles.txt) inside a run of Latin words, with the
+# spaces around them.
+_RE_LATIN_TITLE = re.compile(
+    "|".join(rf" ?(?<![{_L}]){re.escape(t)}(?![{_L}]) ?" for t in words("person_titles.txt") if t.isascii())
+)
 _RE_LATIN_ENTITY = re.compile(rf"(?<![{_L}0-9])[{_L}][{_L}0-9]*(?:(?:[ \-.·&'+]|\. )[{_L}0-9]+)*")
 
 
@@ -67,12 +72,27 @@ _RE_LATIN_ENTITY = re.compile(rf"(?<![{_L}0-9])[{_L}][{_L}0-9]*(?:(?:[ \-.·&'+]
 _RE_PERIOD = re.compile(r"q[1-4]|h[12]|fy\d{2}(?:\d{2})?")
 
 
-def latin_entities(text: str) -> list[tuple[int, int, str]]:
+def _latin_runs(text: str) -> list[tuple[int, int]]:
+    """Runs of Latin-script words, cut at a Latin title word (OpenAI CEO Sam Altman -> OpenAI, Sam
+    Altman)."""
     out = []
     for m in _RE_LATIN_ENTITY.finditer(text):
-        ent = m.group(0)
+        start = m.start()
+        for title in _RE_LATIN_TITLE.finditer(m.group(0)):
+            if title.start() > 0:
+                out.append((start, m.start() + title.start()))
+            start = m.start() + title.end()
+        if start < m.end():
+            out.append((start, m.end()))
+    return out
+
+
+def latin_entities(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for start, end in _latin_runs(text):
+        ent = text[start:end]
         last = re.search(r" (\d+(?:\.\d+)?)$", ent)
-        if last and RE_JOIN_BLOCK.match(text, m.end()):
+        if last and RE_JOIN_BLOCK.match(text, end):
             ent = ent[: last.start()]  # "AMD 12 月": the number is a date, not part of the name
         names = [
             w
@@ -80,7 +100,7 @@ def latin_entities(text: str) -> list[tuple[int, int, str]]:
             if not w.isdigit() and w not in LATIN_STOP and not _RE_PERIOD.fullmatch(w)
         ]
         if len(ent) >= 2 and names:
-            out.append((m.start(), m.end(), ent))
+            out.append((start, end, ent))
     return out
 
 

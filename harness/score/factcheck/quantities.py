@@ -70,6 +70,10 @@ _ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _CN_RUN = f"[{CN_NUM_CHARS}]+(?:点[{''.join(CN_DIGITS)}]+)?"
 _CURRENCY_RE = "|".join(re.escape(p) for p in sorted(CURRENCY_PREFIXES, key=len, reverse=True))
 _RE_CN_PERCENT = re.compile(rf"百分之(?P<n>{_ARABIC}|{_CN_RUN})")
+# Fractions: 三分之一 = 33%, 4 分之 3 = 75% (the denominator not 百: that is 百分之).
+_RE_FRACTION = re.compile(r"(?P<d>\d+|[二三四五六七八九十两]+) ?分之 ?(?P<n>\d+|[一二三四五六七八九十]+)")
+# 半 of a duration: 半小时, 半年, 一个半小时 (not 上半年/下半年, halves of a year).
+_HALF_UNITS = ("小时", "个小时", "天", "年", "个月", "周", "个星期", "分钟", "秒")
 _RE_PREFIX_CURRENCY = re.compile(
     rf"(?P<cur>{_CURRENCY_RE}) ?(?P<n>{_ARABIC}) ?"
     rf"(?P<mag>{MAG_RE}|(?:billion|million|bn|[BMKT])(?![A-Za-z]))?"
@@ -89,6 +93,14 @@ _RE_TAIL = re.compile(
 )
 # A unit right after a counting word: 100 万个 token, 3 张 GB 级显卡 is no unit (only the tables').
 _RE_UNIT_AFTER_COUNT = re.compile(rf" ?(?P<unit>{UNIT_RE}|[A-Za-z]+(?![A-Za-z0-9]))")
+# Units of time and length after which a lone 一 is a number (一天, 一年, 一小时), longest first.
+_DURATION_UNITS = tuple(
+    sorted(
+        (w for w, (k, u) in CJK_UNITS.items() if k == "number" and u not in (None, "times", "age")),
+        key=len,
+        reverse=True,
+    )
+)
 # 三成, 七成 = 30%, 70% (not 成为, 成立, 成本, ...: the characters after 成 that make it a word).
 _CHENG_NOT_PERCENT = "".join(words("cheng_not_percent.txt"))
 # Quarters and fiscal years in Latin notation: Q2 = 第二季度, FY26 = 2026 财年.
@@ -159,6 +171,8 @@ class _Scanner:
             if prev and prev in CN_NUM_CHARS:
                 return i + 1
             return self._date(i, _DATES_AT_CN) or self._chinese(i) or i + 1
+        if ch == "半" and (not prev or prev not in "上下大过一") and text.startswith(_HALF_UNITS, i + 1):
+            return self._half(i, i + 1, 0.0)
         if text.startswith(_CURRENCY_PREFIXES, i):
             end = self._prefix_currency(i)
             if end:
@@ -168,6 +182,14 @@ class _Scanner:
                 return i + 1
             return self._period(i) or self._latin(i)
         return i + 1
+
+    def _half(self, start: int, at: int, whole: float) -> int:
+        """半小时 = 0.5 小时, 一个半小时 = 1.5 小时: whole + 0.5 of the unit at text[at:]."""
+        tail = self._tail(at)
+        if tail.unit is None:
+            return 0
+        self._number(start, tail.end, "", whole + 0.5, 0.5, tail.mult, tail.kind, tail.unit, 0, tail.hedge)
+        return tail.end
 
     # -- dates -----------------------------------------------------------------------------------
     def _date(self, i: int, matchers: tuple[Callable[[str, int], DateMatch | None], ...]) -> int:
@@ -409,10 +431,13 @@ class _Scanner:
                     cheng_end, cheng_step = end + 2, 1.0 if after_cheng != "半" else 5.0
                 self._number(i, cheng_end, text[i:cheng_end], tenths, cheng_step, 1.0, "percent", None, 0)
                 return cheng_end
+        half = re.match(r"个?半", text[end : end + 2])
+        if half and text.startswith(_HALF_UNITS, end + half.end()):
+            return self._half(i, end + half.end(), value)  # 一个半小时, 两个半月
         if len(run) == 1:
             ordinal = self._prev(i) == "第" and not text.startswith("方", end)  # 第三方 is no ordinal
-            if run == "一" and not ordinal and not text.startswith("季度", end):
-                return end  # 一个/一款/一种 mostly mean "a" (一季度 is the first quarter)
+            if run == "一" and not ordinal and not text.startswith(("季度", *_DURATION_UNITS), end):
+                return end  # 一个/一款/一种 mostly mean "a" (一季度, 一天, 一年 are amounts)
             following = text[end : end + 4].lstrip(" 多余")
             if not ordinal and not following.startswith(COUNTED_PREFIXES):
                 return end  # 三星, 三大, 十分: no number
@@ -442,7 +467,16 @@ def _cn_percent_scan(text: str) -> list[tuple[int, int, Quantity]]:
                 continue
             value, step = parsed
         out.append((m.start(), m.end(), Quantity(m.group(0), value, "percent", None, step)))
-    return out
+    for m in _RE_FRACTION.finditer(text):
+        parts = [int(g) if g.isdigit() else parse_chinese_number(g) for g in (m.group("d"), m.group("n"))]
+        if any(p is None for p in parts):
+            continue
+        den, num = (p if isinstance(p, int) else p[0] for p in parts)  # type: ignore[index]
+        if den and num < den:
+            percent = 100.0 * num / den  # 三分之一 = 33.3...%: compared at whole percents
+            value = percent if percent.is_integer() else float(round(percent))
+            out.append((m.start(), m.end(), Quantity(m.group(0), value, "percent", None, 1.0)))
+    return sorted(out, key=lambda found: found[0])
 
 
 def extract(text: str, keep_inner: bool = False) -> list[Quantity]:
