@@ -68,3 +68,26 @@ def test_respectively_pairs_names_and_values_in_order() -> None:
     assert check_claim("西岭资本投资了4亿元。", source)["entities"]  # jieba: 西岭/ns
     assert check_claim("西岭资本投资了2亿元。", source) == {"numbers": [], "entities": []}
     assert check_claim("东湖基金投资了4亿元。", source) == {"numbers": [], "entities": []}
+
+
+def test_parallel_clauses_a_name_with_a_value_of_its_own() -> None:
+    source = "在GeoBench测试中，Kestrel得分62.3%，Marlin得分49.3%。"
+    assert "Marlin" in check_claim("Marlin在GeoBench上得分62.3%。", source)["entities"]
+    assert check_claim("Kestrel在GeoBench上得分62.3%。", source)["entities"] == []
+
+
+def test_a_companys_figure_may_be_stated_of_its_product_or_unit() -> None:
+    source = "阿里巴巴发布新一代模型，其中旗舰模型Qwen3-235B-A22B总参数2350亿。"
+    assert check_claim("阿里巴巴旗舰模型总参数达2350亿。", source)["entities"] == []
+    source = "阿里巴巴2025财年营收9963亿元。阿里云收入1180亿元，同比增长11%。"
+    assert check_claim("阿里巴巴云业务收入1180亿元。", source)["entities"] == []
+    # but another company's figure is flagged
+    source = "苹果的市值为3.4万亿美元，微软为3.1万亿美元。"
+    assert "微软" in check_claim("微软市值3.4万亿美元。", source)["entities"]
+
+
+def test_numbers_of_model_names_and_counts_of_other_things_are_not_bound() -> None:
+    source = "百度发布文心大模型4.5 Turbo，百度创始人李彦宏表示，其价格仅为DeepSeek-V3的40%。"
+    assert check_claim("李彦宏称文心4.5 Turbo价格仅为DeepSeek-V3的40%。", source)["entities"] == []
+    source = "北辰资本于3月宣布，依据该法第6条，向Alphabet、亚马逊和微软共3家公司发出问询函。"
+    assert check_claim("北辰资本向3家公司发出问询函。", source)["entities"] == []

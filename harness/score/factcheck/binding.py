@@ -26,10 +26,11 @@ from functools import lru_cache
 
 from harness.score.factcheck.entities import LATIN_STOP, entity_spans, latin_entities
 from harness.score.factcheck.entity_support import entity_supported
-from harness.score.factcheck.lexicon import is_place, lexicon_spans
+from harness.score.factcheck.lexicon import alias_index, is_place, lexicon_kind, lexicon_spans
 from harness.score.factcheck.quantities import Quantity, extract_at
 from harness.score.factcheck.quantity_support import SourceFacts, number_supported, part_facts, source_facts
-from harness.score.factcheck.text import CJK_RE, latin_words, nfkc
+from harness.score.factcheck.text import CJK_RE, compact, latin_words, nfkc
+from harness.score.factcheck.units import MEASURE_WORDS
 from harness.score.factcheck.wordlists import table, words
 
 _RE_CLAUSE = re.compile(r"[^，。；！？,;!?\n]+")
@@ -43,6 +44,9 @@ _ROLES = tuple((role, re.compile(words)) for role, words in table("role_words.ts
 _ROLE_GAP = 2
 # Latin words that name a variant, not a competitor (Base, Chat, Pro, Turbo).
 _NOT_COMPETITORS = frozenset(words("binding_not_names.txt"))
+_MEASURE_WORDS = tuple(sorted(MEASURE_WORDS, key=len, reverse=True))
+# Lexicon kinds of organisations (see data/entity_groups.tsv).
+_ORGANISATIONS = ("company", "agency", "research")
 # An ordinal before a counting word or noun is part of a name (第六代, 第 64 期), not a rank (第二).
 _RE_RANK = re.compile(r"第\s?\S+?(?:名|位)?$")
 
@@ -51,15 +55,25 @@ def _clauses(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in _RE_CLAUSE.finditer(text)]
 
 
+def _counter(q: Quantity) -> tuple[str, str | None, bool, str]:
+    """What a value counts: (kind, unit, ordinal, counting word): 5 家 and 第 6 differ."""
+    word = next((w for w in _MEASURE_WORDS if q.surface.endswith(w)), "")
+    return q.kind, q.unit, q.surface.startswith("第"), word
+
+
 def _checked_value(q: Quantity, clause: str) -> bool:
     """A value worth binding to a name: no date, version, year-like number, quarter or an ordinal
     that is part of a name (第六代)."""
     if q.kind not in _VALUE_KINDS or q.unit == "quarter":
         return False
+    after = clause[clause.find(q.surface) + len(q.surface) :]
     if q.surface.startswith("第"):
-        after = clause[clause.find(q.surface) + len(q.surface) :]
         if after[:1] and after[:1] not in "名位" and CJK_RE.match(after[:1]):
             return False
+    elif (
+        q.kind == "number" and q.unit is None and q.surface[-1:].isdigit() and re.match(r" ?[A-Za-z]", after)
+    ):
+        return False  # 文心 4.5 Turbo: a number of a model's name
     value = float(q.value)  # type: ignore[arg-type]
     return not (q.kind == "number" and q.unit is None and value.is_integer() and 1900 <= value <= 2100)
 
@@ -70,6 +84,7 @@ class _Clause:
     facts: SourceFacts
     names: tuple[str, ...]  # the company, product and person names written in it
     topic: str  # the first clause of its sentence: whom the sentence is about ("" when none)
+    sentence: int  # which sentence of the source it belongs to
     # "A 和 B 分别投资 5 亿元和 3 亿元": the names before 分别 and the facts of each value after it.
     respectively: tuple[tuple[str, ...], tuple[SourceFacts, ...]] | None = None
 
@@ -139,7 +154,7 @@ def _source(source: str) -> _Source:
     spans = _name_spans(text)
     facts = source_facts(source)
     out = []
-    for sentence in _RE_SENTENCE.finditer(text):
+    for number, sentence in enumerate(_RE_SENTENCE.finditer(text)):
         parts = _clauses(sentence.group(0))
         # The first clause's subject carries over the commas, unless that clause states a value of
         # its own (a list of parallel clauses: "A 超过 800 万，B 约为 300 万").
@@ -155,13 +170,33 @@ def _source(source: str) -> _Source:
             end += sentence.start()
             names = tuple(name for s, e, name in spans if start <= s and e <= end)
             respectively = _respectively(facts, text, start, end)
-            out.append(_Clause(clause, part_facts(facts, start, end), names, topic, respectively))
+            out.append(_Clause(clause, part_facts(facts, start, end), names, topic, number, respectively))
     return _Source(tuple(out), _siblings(text, spans))
 
 
-def _competitor(names: tuple[str, ...], summary: str) -> bool:
-    """A name the summary never mentions (in any form the lexicon knows)."""
-    return any(not entity_supported(name, summary, "lexicon") for name in names)
+def _related(name: str, summary_names: list[str]) -> bool:
+    """A name that starts with one of the summary's names or their aliases (阿里云 for 阿里巴巴 =
+    阿里, 腾讯云 for 腾讯, Google Cloud for 谷歌 = Google): a part of the same company."""
+    index, _ = alias_index()
+    key = compact(name)
+    for ent in summary_names:
+        forms = {compact(ent), *(compact(f) for f in index.get(compact(ent), ()))}
+        if any(len(f) >= 2 and key.startswith(f) for f in forms):
+            return True
+    return False
+
+
+def _competitor(names: tuple[str, ...], summary: str, summary_names: list[str]) -> bool:
+    """A name the summary never mentions (in any form the lexicon knows) and that is no part of a
+    company the summary names. When the summary clause names only organisations, only another
+    organisation or a person competes: a company's figure may be stated of its product."""
+    only_organisations = all(lexicon_kind(ent) in _ORGANISATIONS for ent in summary_names)
+    return any(
+        not entity_supported(name, summary, "lexicon")
+        and not _related(name, summary_names)
+        and (not only_organisations or lexicon_kind(name) in (*_ORGANISATIONS, "person"))
+        for name in names
+    )
 
 
 def _value_misbound(q: Quantity, known: list[tuple[str, str]], summary: str, src: _Source) -> list[str]:
@@ -202,12 +237,30 @@ def _value_misbound(q: Quantity, known: list[tuple[str, str]], summary: str, src
     ]
     if swapped:
         return swapped
+    summary_names = [ent for ent, _ in known]
+    competing = [c for c in stating if _competitor(c.names, summary, summary_names)]
+    # Parallel clauses ("A 得分 62.3%，B 得分 49.3%"): a name with a value of its own of the same
+    # kind in the same sentence, where another name has the summary's value.
+    own = [
+        ent
+        for ent, origin in absent
+        for c in competing
+        for other in src.clauses
+        if other.sentence == c.sentence
+        and other is not c
+        and entity_supported(ent, other.text, origin)
+        and any(_counter(s) == _counter(q) and _checked_value(s, other.text) for s in other.facts.quantities)
+        and not number_supported(q, other.facts)
+    ]
+    if own:
+        return list(dict.fromkeys(own))
+    # The subject of a sentence carries over its commas: a name in the sentence's first clause.
     if len(absent) < len(known) or any(
         c.topic and entity_supported(ent, c.topic, origin) for c in stating for ent, origin in known
     ):
         return []
-    if all(_competitor(c.names, summary) for c in stating):
-        return [ent for ent, _ in known]
+    if len(competing) == len(stating):
+        return summary_names
     return []
 
 

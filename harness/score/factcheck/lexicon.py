@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.score.factcheck.numerals import CN_NUM_CHARS
 from harness.score.factcheck.text import compact, is_cjk_word
-from harness.score.factcheck.wordlists import groups, words
+from harness.score.factcheck.wordlists import group_kinds, groups, words
 
 # Alias groups (AI-industry companies, products, people, agencies, places). Every Chinese form of
 # at least 2 characters is extracted as an entity (unless listed in _LEXICON_SUPPORT_ONLY); any
@@ -23,6 +23,21 @@ ENTITY_GROUPS = groups("entity_groups.tsv")
 _LEXICON_SUPPORT_ONLY = frozenset(words("lexicon_support_only.txt"))
 # Lexicon forms that are places: a generic suffix stripped from an organisation must not leave one.
 _LEXICON_PLACES = frozenset(words("lexicon_places.txt"))
+
+
+@lru_cache(maxsize=1)
+def _kind_index() -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for group, kind in zip(ENTITY_GROUPS, group_kinds("entity_groups.tsv"), strict=True):
+        for form in group:
+            if kind:
+                kinds.setdefault(compact(form), kind)
+    return kinds
+
+
+def lexicon_kind(name: str) -> str | None:
+    """The kind of a lexicon name (company, product, person, agency, research, law, place), or None."""
+    return _kind_index().get(compact(name))
 
 
 def _build_alias_index() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
