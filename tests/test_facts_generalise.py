@@ -194,3 +194,26 @@ def test_changed_durations_and_fractions_flagged(summary: str, source: str, bad:
 def test_latin_title_word_splits_names() -> None:
     assert extract_entities("OpenAI CEO Sam Altman表示") == ["OpenAI", "Sam Altman"]
     assert check_claim("OpenAI CEO Sam Altman表示", "OpenAI首席执行官萨姆·奥尔特曼表示")["entities"] == []
+
+
+def test_fiscal_years_compared_with_fiscal_years() -> None:
+    source = "英伟达2026财年第二季度（截至2025年7月27日）营收467亿美元。"
+    assert check_claim("英伟达FY26 Q2营收467亿美元。", source)["numbers"] == []
+    assert "FY25" in check_claim("英伟达FY25 Q2营收467亿美元。", source)["numbers"]
+    assert check_claim("公司2025财年营收增长", "公司2025年营收增长")["numbers"] == []
+
+
+def test_prices_per_tokens_with_input_or_output_words() -> None:
+    source = "API价格维持每百万输入tokens 2元不变。"
+    assert check_claim("API价格为每千输入tokens 0.002元。", source)["numbers"] == []
+    assert check_claim("API价格为每千输入tokens 0.02元。", source)["numbers"]
+
+
+def test_ai_is_rengong_zhineng_in_names() -> None:
+    assert unsupported_entities("人工智能办公室成立", "欧盟AI办公室成立") == []
+    assert unsupported_entities("AI Office 开始运作", "欧盟委员会成立人工智能办公室") == []
+
+
+def test_a_place_is_no_abbreviation_of_scattered_characters() -> None:
+    # 中国 is not found in "其中美国" (中 ... 国 within five characters).
+    assert "中国" in unsupported_entities("中国约占一半", "其中美国约占一半")

@@ -58,6 +58,11 @@ def _source_forms(source: str) -> tuple[str, str]:
     return nfkc(source), compact(source)
 
 
+@lru_cache(maxsize=64)
+def _ai_form(compact_source: str) -> str:
+    return compact_source.replace("人工智能", "ai")
+
+
 def _place_prefix(word: str) -> str:
     """The longest place name (2-4 characters) that word starts with, or ""."""
     for k in (4, 3, 2):
@@ -81,6 +86,10 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
     source_text, compact_source = _source_forms(source)
     if _form_in(entity, source_text, compact_source):
         return True
+    if is_cjk_word(entity.replace("AI", "")) and compact(entity).replace("人工智能", "ai") in _ai_form(
+        compact_source
+    ):
+        return True  # AI = 人工智能 (AI 办公室 for 人工智能办公室)
     index, _ = alias_index()
     for alias in index.get(compact(entity), ()):
         if _form_in(alias, source_text, compact_source):
@@ -96,7 +105,7 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
         stem = word[: -len(suffix)] if suffix else word
         if len(suffix) >= 2 and len(stem) >= 2 and stem in compact_source:
             pass  # 同济大学 in "同济医院与复旦大学", 北京大学 in 北京理工大学: another organisation
-        elif len(word) >= 2 and _abbreviation_in(word, compact_source):
+        elif len(word) >= 2 and not is_place(word) and _abbreviation_in(word, compact_source):
             return True
         for sfx in ORG_SUFFIXES:
             stem = word.removesuffix(sfx)

@@ -107,7 +107,9 @@ _CHENG_NOT_PERCENT = "".join(words("cheng_not_percent.txt"))
 _RE_QUARTER = re.compile(r"[Qq]([1-4])(?![A-Za-z0-9])")
 _RE_FISCAL_YEAR = re.compile(r"FY ?(\d{4}|\d{2})(?![A-Za-z0-9])")
 # The amount a price is for (每百万 token 0.8 元, 0.8 元/百万 tokens, $2 per million tokens).
-_PER_AMOUNT = rf"(?P<n>\d+(?:\.\d+)?)? ?(?P<mag>{MAG_RE}|[KkM]|(?i:million|thousand))? ?(?:个)? ?(?i:tokens?)"
+_PER_AMOUNT = (
+    rf"(?P<n>\d+(?:\.\d+)?)? ?(?P<mag>{MAG_RE}|[KkM]|(?i:million|thousand))? ?(?:个|输入|输出)? ?(?i:tokens?)"
+)
 _RE_PER_BEFORE = re.compile(rf"每 ?{_PER_AMOUNT}(?P<gap>[^，。；;,！？!?]{{0,12}})$")
 _RE_PER_AFTER = re.compile(rf" ?(?:/|每|(?i:per) ) ?{_PER_AMOUNT}")
 # 每秒 N 亿亿次 (floating-point operations per second): FLOPS.
@@ -198,7 +200,8 @@ class _Scanner:
             found = match(self.text, i)
             if found:
                 m, value = found
-                self.out.append(Quantity(m.group(0).strip(), value, "date"))
+                fiscal = "fiscal" if "财年" in m.group(0) else None  # 2026 财年 is no calendar year
+                self.out.append(Quantity(m.group(0).strip(), value, "date", fiscal))
                 return m.end()
         return 0
 
@@ -211,7 +214,7 @@ class _Scanner:
         m = _RE_FISCAL_YEAR.match(self.text, i)
         if m:
             year = int(m.group(1)) + (2000 if len(m.group(1)) == 2 else 0)
-            self.out.append(Quantity(m.group(0), (year, None, None), "date"))
+            self.out.append(Quantity(m.group(0), (year, None, None), "date", "fiscal"))
             return m.end()
         return 0
 

@@ -147,6 +147,11 @@ def number_supported(q: Quantity, facts: SourceFacts) -> bool:
             return _joined_supported(word, num, facts)
         return False
     if q.kind == "date":
+        fiscal = [s.value for s in facts.quantities if s.kind == "date" and s.unit == "fiscal"]
+        if q.unit == "fiscal" and fiscal:
+            # A fiscal year against the source's fiscal years (FY26 = 2026 财年, not the calendar
+            # year 2025 in which it mostly falls).
+            return any(q.value[0] == f[0] for f in fiscal)  # type: ignore[index]
         return date_supported(q.value, facts.years, facts.dates)  # type: ignore[arg-type]
     if q.kind == "round":
         return any(s.kind == "round" and s.value == q.value for s in facts.quantities)
