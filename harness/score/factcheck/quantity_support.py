@@ -120,7 +120,15 @@ def part_facts(facts: SourceFacts, start: int, end: int) -> SourceFacts:
     """What text[start:end] of a source supports: its quantities (no years or counts with 大 of
     their own, so a bare number is compared only with the part's own quantities)."""
     text = facts.text[start:end]
-    quantities = [q for q, at in zip(facts.quantities, facts.starts, strict=True) if start <= at < end]
+    # The numbers inside a version (GPT-4 -> 4) start where the version does: not the part's values.
+    versions = {
+        at for q, at in zip(facts.quantities, facts.starts, strict=True) if q.kind in ("version", "joined")
+    }
+    quantities = [
+        q
+        for q, at in zip(facts.quantities, facts.starts, strict=True)
+        if start <= at < end and (q.kind in ("version", "joined", "date") or at not in versions)
+    ]
     dates = [q.value for q in quantities if q.kind == "date"]
     return SourceFacts(text, compact(text), quantities, set(), dates, [], [])  # type: ignore[arg-type]
 
