@@ -217,3 +217,19 @@ def test_ai_is_rengong_zhineng_in_names() -> None:
 def test_a_place_is_no_abbreviation_of_scattered_characters() -> None:
     # 中国 is not found in "其中美国" (中 ... 国 within five characters).
     assert "中国" in unsupported_entities("中国约占一半", "其中美国约占一半")
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "flagged"),
+    [
+        ("用户突破1000万", "用户达1023万", False),
+        ("用户突破1100万", "用户达1023万", True),  # 突破 is a lower bound: 1023 万 is below it
+        ("超过1000万家", "约980万家", True),
+        ("1000多万用户", "1023万用户", False),
+        ("不到1000万用户", "1023万用户", True),  # an upper bound
+        ("近1000万用户", "968万用户", False),
+        ("约1000万用户", "980万用户", False),  # 约 goes both ways
+    ],
+)
+def test_one_sided_hedges_keep_their_side(summary: str, source: str, flagged: bool) -> None:
+    assert bool(check_claim(summary, source)["numbers"]) == flagged

@@ -34,7 +34,7 @@ from harness.score.factcheck.units import (
     WORD_MAGNITUDES,
     base_unit,
 )
-from harness.score.factcheck.wordlists import words
+from harness.score.factcheck.wordlists import table, words
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Quantity:
     step: the precision of the written value (0.1 for "7.5", 1e7 for "7.5 亿"); 0 when not numeric.
     approx: a hedge word (约, 近, 超过, 多, ...) qualifies the value.
     approx_step: the precision including trailing zeros (1e7 for "1000 万"), used with approx.
+    bound: "lower" when the hedge makes the value a minimum (超过, 多), "upper" a maximum (近, 不到),
+        "" otherwise.
     per: for a price per amount of a unit (每百万 token 0.8 元), that amount (1e6); 1 otherwise.
     """
 
@@ -60,10 +62,14 @@ class Quantity:
     approx: bool = False
     approx_step: float = 0.0
     per: float = 1.0
+    bound: str = ""
 
 
 _HEDGE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in words("hedges_before.txt")) + r")\s?$")
 _HEDGE_AFTER = words("hedges_after.txt")
+_HEDGE_AFTER_LONGEST = tuple(sorted(_HEDGE_AFTER, key=len, reverse=True))
+# Hedges that bound a value from one side (超过: at least; 近: at most).
+_HEDGE_BOUNDS = dict(table("hedge_bounds.tsv", 2))
 _VAGUE_BEFORE = "数几"
 
 _ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
@@ -153,12 +159,15 @@ class _Scanner:
     def _prev(self, i: int) -> str:
         return self.text[i - 1] if i > 0 else ""
 
-    def _hedged(self, start: int, end: int) -> bool:
-        before = self.text[max(0, start - 4) : start]
+    def _hedge(self, start: int, end: int) -> str | None:
+        """The hedge word around text[start:end] (约, 超过, 左右, ...), None when there is none."""
+        before = _HEDGE_BEFORE.search(self.text[max(0, start - 4) : start])
+        if before:
+            return before.group(0).strip()
         after = self.text[end : end + 4].lstrip()
-        return bool(_HEDGE_BEFORE.search(before)) or (
-            after.startswith(_HEDGE_AFTER) and not after.startswith("上下文")
-        )
+        if after.startswith("上下文"):
+            return None
+        return next((word for word in _HEDGE_AFTER_LONGEST if after.startswith(word)), None)
 
     # -- one position --------------------------------------------------------------------------
     def _at(self, i: int) -> int:
@@ -173,7 +182,12 @@ class _Scanner:
             if prev and prev in CN_NUM_CHARS:
                 return i + 1
             return self._date(i, _DATES_AT_CN) or self._chinese(i) or i + 1
-        if ch == "半" and (not prev or prev not in "上下大过一") and text.startswith(_HALF_UNITS, i + 1):
+        if (
+            ch == "半"
+            and (not prev or prev not in "上下大过一")
+            and text.startswith(_HALF_UNITS, i + 1)
+            and not text.startswith(("半年报", "半年度"), i)  # a report or period, no duration
+        ):
             return self._half(i, i + 1, 0.0)
         if text.startswith(_CURRENCY_PREFIXES, i):
             end = self._prefix_currency(i)
@@ -290,7 +304,9 @@ class _Scanner:
         zeros: int,
         hedge: bool = False,
     ) -> None:
-        approx = hedge or self._hedged(start, end)
+        word = self._hedge(start, end)
+        approx = hedge or word is not None
+        bound = "lower" if hedge else _HEDGE_BOUNDS.get(word or "", "")  # 1000 多万: at least
         ordinal = self._prev(start) == "第"
         if ordinal:
             start -= 1  # ordinals keep their 第 in the surface
@@ -308,7 +324,9 @@ class _Scanner:
         if kind == "currency":
             per, end = self._per_amount(start, end)
         self.out.append(
-            Quantity(surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult, per)
+            Quantity(
+                surface, value * mult, kind, unit, step * mult, approx, 10.0**zeros * step * mult, per, bound
+            )
         )
         if self.keep_inner and mult == 1.0 and unit is None and kind == "number":
             # A range "5-10 亿": the first number borrows the second's magnitude and unit.

@@ -46,6 +46,9 @@ def _values_match(q: Quantity, s: Quantity) -> bool:
     # ("1023 万", "4.9 亿"); two values at the same precision must be equal ("超 26 亿" vs "超过 25 亿").
     tolerance = max(q.approx_step, q.step)
     if q.approx and b != 0 and (s.step == 0 or s.step < tolerance):
+        # A one-sided hedge keeps its side: "超过 1000 万" is not 980 万, "近 5 亿" is not 5.1 亿.
+        if (q.bound == "lower" and b < a) or (q.bound == "upper" and b > a):
+            return False
         diff = abs(a - b)
         return diff < tolerance + 1e-9 * abs(b) and diff <= 0.1 * abs(b)
     return False
