@@ -91,3 +91,14 @@ def test_numbers_of_model_names_and_counts_of_other_things_are_not_bound() -> No
     assert check_claim("李彦宏称文心4.5 Turbo价格仅为DeepSeek-V3的40%。", source)["entities"] == []
     source = "北辰资本于3月宣布，依据该法第6条，向Alphabet、亚马逊和微软共3家公司发出问询函。"
     assert check_claim("北辰资本向3家公司发出问询函。", source)["entities"] == []
+
+
+def test_a_value_given_with_de_belongs_to_that_name() -> None:
+    source = "Kestrel并非推理模型；在GeoQA测试中，其错误率为37.1%，低于Marlin的61.8%。"
+    # the summary names Marlin, but gives Marlin's 61.8% to Kestrel
+    assert "Kestrel" in check_claim("Kestrel在GeoQA测试中的错误率为61.8%，低于Marlin。", source)["entities"]
+    assert check_claim("Kestrel的错误率低于Marlin的61.8%。", source)["entities"] == []
+    # a name that owns another value of the same kind in the sentence
+    source = "该模型在GeoBench上得分65.8%，高于Marlin的38.8%。"
+    assert "Marlin" in check_claim("Marlin在GeoBench上得分65.8%。", source)["entities"]
+    assert check_claim("Marlin在GeoBench上得分38.8%。", source)["entities"] == []

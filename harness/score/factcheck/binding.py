@@ -21,6 +21,7 @@ names written in the clause count.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -285,9 +286,67 @@ def misbound_entities(
             continue
         for at, q in quantities:
             if c_start <= at < c_end and _checked_value(q, clause):
-                bad += _value_misbound(q, known, text, src)
+                bad += _value_misbound(q, known, text, src) or _possessed_elsewhere(
+                    q, known, clause, text, src
+                )
         bad += _role_mismatches(clause, known, src.clauses)
     return list(dict.fromkeys(bad))
+
+
+def _possessed_elsewhere(
+    q: Quantity, known: list[tuple[str, str]], clause: str, summary: str, src: _Source
+) -> list[str]:
+    """ "低于 GPT-4o 的 61.8%": the source gives the value to a name with 的; a summary that names
+    that name too, but in another clause than the value, gives the value to someone else."""
+    stating = [c for c in src.clauses if number_supported(q, c.facts)]
+    absent = [
+        (ent, origin)
+        for ent, origin in known
+        if not any(entity_supported(ent, c.text, origin) for c in stating)
+    ]
+    if not stating or not absent:
+        return []
+    # A summary name that owns another value of the same kind in the same sentence ("该模型得分
+    # 65.8%，高于 B 的 38.8%": B's value is 38.8%, not 65.8%).
+    sentences = {c.sentence for c in stating}
+    own = [
+        ent
+        for ent, origin in absent
+        for c in src.clauses
+        if c.sentence in sentences
+        for value in _possessed(c, lambda name, ent=ent, origin=origin: entity_supported(ent, name, origin))
+        if _counter(value) == _counter(q) and not number_supported(q, _single(value))
+    ]
+    if own:
+        return list(dict.fromkeys(own))
+    owners = {
+        name
+        for c in stating
+        for name in c.names
+        if any(number_supported(q, _single(v)) for v in _possessed(c, lambda n, name=name: n == name))
+    }
+    if not owners or any(entity_supported(owner, clause, "lexicon") for owner in owners):
+        return []
+    if not any(entity_supported(owner, summary, "lexicon") for owner in owners):
+        return []  # the owner is not named at all: the other rules' business
+    return [ent for ent, _ in absent]
+
+
+def _possessed(c: _Clause, match: Callable[[str], bool]) -> list[Quantity]:
+    """The values a source clause gives with 的 to its names that match ("GPT-4o 的 61.8%")."""
+    out = []
+    for name in c.names:
+        if not match(name):
+            continue
+        for m in re.finditer(re.escape(name) + r" ?的 ?", c.text):
+            found = extract_at(c.text[m.end() : m.end() + 20])
+            if found and found[0][0] == 0 and _checked_value(found[0][1], c.text):
+                out.append(found[0][1])
+    return out
+
+
+def _single(q: Quantity) -> SourceFacts:
+    return SourceFacts(q.surface, compact(q.surface), [q], set(), [], [], [0])
 
 
 def _role_mismatches(clause: str, known: list[tuple[str, str]], clauses: tuple[_Clause, ...]) -> list[str]:
