@@ -79,7 +79,7 @@ def _checked_value(q: Quantity, clause: str) -> bool:
     return not (q.kind == "number" and q.unit is None and value.is_integer() and 1900 <= value <= 2100)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Clause:
     text: str
     facts: SourceFacts
@@ -90,7 +90,7 @@ class _Clause:
     respectively: tuple[tuple[str, ...], tuple[SourceFacts, ...]] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Source:
     clauses: tuple[_Clause, ...]
     siblings: dict[str, frozenset[str]]  # name -> the names listed with it (A、B 和 C)
@@ -98,7 +98,7 @@ class _Source:
 
 def _name_spans(text: str) -> list[tuple[int, int, str]]:
     """Company, product and person names of a source: lexicon forms (no places), Latin names."""
-    spans = [(s, e, form) for s, e, form in lexicon_spans(text) if not is_place(form)]
+    spans = [(s, e, form) for s, e, form in lexicon_spans(text, in_words=False) if not is_place(form)]
     spans += [
         (s, e, ent)
         for s, e, ent in latin_entities(text)
@@ -200,9 +200,15 @@ def _competitor(names: tuple[str, ...], summary: str, summary_names: list[str]) 
     )
 
 
+@lru_cache(maxsize=1024)
+def _stating(q: Quantity, src: _Source) -> list[_Clause]:
+    """The source clauses that state value q."""
+    return [c for c in src.clauses if number_supported(q, c.facts)]
+
+
 def _value_misbound(q: Quantity, known: list[tuple[str, str]], summary: str, src: _Source) -> list[str]:
     """The known names of a summary clause that the source does not give value q."""
-    stating = [c for c in src.clauses if number_supported(q, c.facts)]
+    stating = _stating(q, src)
     if not stating:
         return []
     # "A 和 B 分别 ... X 和 Y": a name takes the value in its own place only.
@@ -269,10 +275,10 @@ def misbound_entities(
     summary: str, source: str, spans: list[tuple[int, int, str, str]] | None = None
 ) -> list[str]:
     """Entities of summary the source names, but not with the value or role the summary gives them.
-    spans: `entity_spans(summary)` when the caller has them."""
+    spans: those of `entity_spans(summary)` that the source supports, when the caller has them."""
     text = nfkc(summary)
     if spans is None:
-        spans = entity_spans(text)
+        spans = [span for span in entity_spans(text) if entity_supported(span[2], source, span[3])]
     spans = [span for span in spans if span[3] != "title"]
     if not spans:
         return []
@@ -280,8 +286,7 @@ def misbound_entities(
     src = _source(source)
     quantities = extract_at(text)
     for c_start, c_end, clause in _clauses(text):
-        names = [(ent, origin) for s, e, ent, origin in spans if c_start <= s and e <= c_end]
-        known = [(ent, origin) for ent, origin in names if entity_supported(ent, source, origin)]
+        known = [(ent, origin) for s, e, ent, origin in spans if c_start <= s and e <= c_end]
         if not known:
             continue
         for at, q in quantities:
@@ -298,7 +303,7 @@ def _possessed_elsewhere(
 ) -> list[str]:
     """ "低于 GPT-4o 的 61.8%": the source gives the value to a name with 的; a summary that names
     that name too, but in another clause than the value, gives the value to someone else."""
-    stating = [c for c in src.clauses if number_supported(q, c.facts)]
+    stating = _stating(q, src)
     absent = [
         (ent, origin)
         for ent, origin in known

@@ -53,7 +53,7 @@ def _form_in(form: str, source_text: str, compact_source: str) -> bool:
     return latin_in(form, source_text)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)  # sources and the clauses of sources (binding.py)
 def _source_forms(source: str) -> tuple[str, str]:
     return nfkc(source), compact(source)
 
@@ -144,7 +144,8 @@ def entity_check(summary: str, source: str) -> tuple[list[str], list[str]]:
     spans = entity_spans(summary)
     found = [ent for _, _, ent, _ in spans]
     bad = [ent for _, _, ent, origin in spans if not entity_supported(ent, source, origin)]
-    bad += [ent for ent in misbound_entities(summary, source, spans) if ent not in bad]
+    known = [span for span in spans if span[2] not in bad]
+    bad += [ent for ent in misbound_entities(summary, source, known) if ent not in bad]
     return found, bad
 
 

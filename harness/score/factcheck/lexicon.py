@@ -88,7 +88,7 @@ def _forms_by_first_character() -> dict[str, tuple[tuple[int, str], ...]]:
 
 
 @lru_cache(maxsize=256)
-def _lexicon_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+def _lexicon_spans(text: str, in_words: bool = True) -> tuple[tuple[int, int, str], ...]:
     by_first = _forms_by_first_character()
     found = sorted(
         (rank, i, form)
@@ -104,21 +104,31 @@ def _lexicon_spans(text: str) -> tuple[tuple[int, int, str], ...]:
         if start < resume.get(form, 0):
             continue
         resume[form] = end
-        if not any(taken[start:end]) and (len(form) > 2 or not _inside_a_word(text, start, end)):
+        if not any(taken[start:end]) and (
+            len(form) > 2 or not in_words or not _inside_a_word(text, start, end)
+        ):
             spans.append((start, end, form))
             for k in range(start, end):
                 taken[k] = True
     return tuple(sorted(spans))
 
 
-def lexicon_spans(text: str) -> list[tuple[int, int, str]]:
+def lexicon_spans(text: str, in_words: bool = True) -> list[tuple[int, int, str]]:
     """Non-overlapping lexicon matches, longest first (equal lengths in code-point order); a
-    two-character form inside an ordinary word of jieba's dictionary (天工 in 每天工作) is no match."""
-    return list(_lexicon_spans(text))
+    two-character form inside an ordinary word of jieba's dictionary (天工 in 每天工作) is no match.
+    in_words=False skips that test (a quick reading of a source's names)."""
+    return list(_lexicon_spans(text, in_words))
+
+
+@lru_cache(maxsize=1)
+def _numeral_forms() -> tuple[str, ...]:
+    return tuple(form for form in alias_index()[1] if any(c in CN_NUM_CHARS for c in form))
 
 
 def lexicon_number_spans(text: str) -> list[tuple[int, int]]:
     """Lexicon names containing numeral characters (零一万物, 三星): not quantities."""
+    if not any(form in text for form in _numeral_forms()):
+        return []  # the common case, without matching the whole lexicon
     return [(s, e) for s, e, form in lexicon_spans(text) if any(c in CN_NUM_CHARS for c in form)]
 
 
