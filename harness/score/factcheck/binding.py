@@ -2,20 +2,25 @@
 product, a lead investor who only followed.
 
 Every name and number of a summary may occur in its source and the summary still be wrong: "星野
-月活超 1100 万" against a source in which 1100 万 is Talkie's and 星野 only listed. Two rules, both
-checked clause by clause (a clause ends at ，。；！？ or a line break):
+月活超 1100 万" against a source in which 1100 万 is Talkie's and 星野 only listed. Checked clause by
+clause (a clause ends at ，。；！？ or a line break; a sentence at 。！？), for each value of a summary
+clause that names entities the source knows (a count, amount, percentage or rank; no date, year,
+quarter, version or number of a model's name), against the source clauses that state the value:
 
-- number and name: a summary clause that names entities and states a value (a count, an amount, a
-  percentage, an ordinal such as 第二) is suspect when every source clause stating that value names
-  none of the summary clause's entities and names another company, product or person the summary
-  never mentions (lexicon and Latin-script names only: `competitors`). The summary clause's
-  entities that the source names elsewhere are then reported;
-- role words (`data/role_words.tsv`: 领投 against 跟投): an entity written right before a role word
-  ("由腾讯领投") must occur in a source clause with that role word, when the source has such a
-  clause and names the entity elsewhere.
+- 分别: "A 和 B 分别投资 5 亿元和 3 亿元" pairs names and values in order;
+- a name listed with the name that has the value (海螺AI、星野和Talkie ... Talkie 超过 1100 万);
+- a name with a value of its own of the same kind in the same sentence, while another name has the
+  summary's value (A 得分 62.3%，B 得分 49.3%);
+- none of the clause's names in any stating clause nor in its sentence's first clause (whose
+  subject carries over the commas), and every stating clause names a competitor: a lexicon or
+  Latin-script name the summary does not mention, no part of a company it names (阿里云 for 阿里巴巴),
+  and an organisation or person when the summary clause names only organisations;
+- values given with 的 (低于 GPT-4o 的 61.8%): the named owner, or a summary name that owns another
+  value of the same kind that way;
+- role words (`data/role_words.tsv`: 领投, 跟投): a name right before one must occur in a source
+  clause with a word of that role, when the source has such a clause.
 
-Subjects left out of a source clause (the company of the sentence before) are no competitors: only
-names written in the clause count.
+docs/facts.md has the rules and what they cannot see (pronoun owners, sector and noun swaps).
 """
 
 from __future__ import annotations
@@ -48,8 +53,6 @@ _NOT_COMPETITORS = frozenset(words("binding_not_names.txt"))
 _MEASURE_WORDS = tuple(sorted(MEASURE_WORDS, key=len, reverse=True))
 # Lexicon kinds of organisations (see data/entity_groups.tsv).
 _ORGANISATIONS = ("company", "agency", "research")
-# An ordinal before a counting word or noun is part of a name (第六代, 第 64 期), not a rank (第二).
-_RE_RANK = re.compile(r"第\s?\S+?(?:名|位)?$")
 
 
 def _clauses(text: str) -> list[tuple[int, int, str]]:
