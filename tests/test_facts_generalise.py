@@ -233,3 +233,23 @@ def test_a_place_is_no_abbreviation_of_scattered_characters() -> None:
 )
 def test_one_sided_hedges_keep_their_side(summary: str, source: str, flagged: bool) -> None:
     assert bool(check_claim(summary, source)["numbers"]) == flagged
+
+
+def test_results_do_not_depend_on_the_hash_seed() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from harness.score.factcheck import check_claim, extract_entities;"
+        "print(extract_entities('华为云与腾讯云、阿里云、百度智能云和字节跳动火山引擎竞争'),"
+        " check_claim('英伟达和AMD分别占80%和10%', 'AMD和英伟达分别占10%和80%'))"
+    )
+    outs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        outs.add(run.stdout)
+    assert len(outs) == 1
