@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 # The checker (its patterns and word lists) is imported on first use: the registry imports this
 # module whenever the leaderboard is built.
 
-METRIC_VERSION = "facts/2"
-NUMBERS_METHOD = "facts-numbers/2"
-ENTITIES_METHOD = "facts-entities/2"
+METRIC_VERSION = "facts/3"
+NUMBERS_METHOD = "facts-numbers/3"
+ENTITIES_METHOD = "facts-entities/3"
 VALUE_KEYS = (
     "facts_number_unsupported_rate",
     "facts_entity_unsupported_rate",

@@ -11,12 +11,14 @@ Modules, one concern each:
     numerals      Chinese numerals
     units         units, magnitudes, currencies
     dates         date forms and date support
+    prescan       funding rounds and computing-scale classes, found before the scan
     quantities    extracting quantities (one scan over the text)
     quantity_support  whether a source supports a quantity
     lexicon       the lexicon of AI-industry names; jieba's dictionary
     titles        《titles》 and their support
     entities      extracting named entities
     entity_support    whether a source supports an entity
+    binding       whether the source ties the summary's names to the same values and roles
 """
 
 from __future__ import annotations

@@ -60,19 +60,47 @@ _NOT_GIVEN_NAME = ("v", "p", "c", "u", "d", "r", "t", "m", "q", "f", "x", "y", "
 
 # Latin letters include accented ones (Timothée, Cédric).
 _L = "A-Za-z\u00c0-\u024f"
+# Latin title words (CEO, CTO, ...; from person_titles.txt) inside a run of Latin words, with the
+# spaces around them.
+_RE_LATIN_TITLE = re.compile(
+    "|".join(rf" ?(?<![{_L}]){re.escape(t)}(?![{_L}]) ?" for t in words("person_titles.txt") if t.isascii())
+)
 _RE_LATIN_ENTITY = re.compile(rf"(?<![{_L}0-9])[{_L}][{_L}0-9]*(?:(?:[ \-.·&'+]|\. )[{_L}0-9]+)*")
 
 
-def _latin_entities(text: str) -> list[tuple[int, int, str]]:
+# Quarters, halves and fiscal years in Latin notation (Q2, H1, FY26): periods, checked as quantities.
+_RE_PERIOD = re.compile(r"q[1-4]|h[12]|fy\d{2}(?:\d{2})?")
+
+
+def _latin_runs(text: str) -> list[tuple[int, int]]:
+    """Runs of Latin-script words, cut at a Latin title word (OpenAI CEO Sam Altman -> OpenAI, Sam
+    Altman)."""
     out = []
     for m in _RE_LATIN_ENTITY.finditer(text):
-        ent = m.group(0)
+        start = m.start()
+        for title in _RE_LATIN_TITLE.finditer(m.group(0)):
+            if title.start() > 0:
+                out.append((start, m.start() + title.start()))
+            start = m.start() + title.end()
+        if start < m.end():
+            out.append((start, m.end()))
+    return out
+
+
+def latin_entities(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for start, end in _latin_runs(text):
+        ent = text[start:end]
         last = re.search(r" (\d+(?:\.\d+)?)$", ent)
-        if last and RE_JOIN_BLOCK.match(text, m.end()):
+        if last and RE_JOIN_BLOCK.match(text, end):
             ent = ent[: last.start()]  # "AMD 12 月": the number is a date, not part of the name
-        names = [w for w in latin_words(ent) if not w.isdigit() and w not in LATIN_STOP]
+        names = [
+            w
+            for w in latin_words(ent)
+            if not w.isdigit() and w not in LATIN_STOP and not _RE_PERIOD.fullmatch(w)
+        ]
         if len(ent) >= 2 and names:
-            out.append((m.start(), m.end(), ent))
+            out.append((start, end, ent))
     return out
 
 
@@ -158,7 +186,7 @@ def entity_spans(text: str) -> list[tuple[int, int, str, str]]:
     for s, e, form in lexicon_spans(norm):
         if not any(taken[s:e]):
             add(s, e, form, "lexicon")
-    for s, e, ent in _latin_entities(norm):
+    for s, e, ent in latin_entities(norm):
         if not any(taken[s:e]):
             spans.append((s, e, ent, "latin"))  # Latin names do not mask: jieba skips them anyway
     pseg, tags = jieba_tagger()

@@ -53,9 +53,14 @@ def _form_in(form: str, source_text: str, compact_source: str) -> bool:
     return latin_in(form, source_text)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)  # sources and the clauses of sources (binding.py)
 def _source_forms(source: str) -> tuple[str, str]:
     return nfkc(source), compact(source)
+
+
+@lru_cache(maxsize=64)
+def _ai_form(compact_source: str) -> str:
+    return compact_source.replace("人工智能", "ai")
 
 
 def _place_prefix(word: str) -> str:
@@ -81,11 +86,18 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
     source_text, compact_source = _source_forms(source)
     if _form_in(entity, source_text, compact_source):
         return True
+    if is_cjk_word(entity.replace("AI", "")) and compact(entity).replace("人工智能", "ai") in _ai_form(
+        compact_source
+    ):
+        return True  # AI = 人工智能 (AI 办公室 for 人工智能办公室)
     index, _ = alias_index()
     for alias in index.get(compact(entity), ()):
         if _form_in(alias, source_text, compact_source):
             return True
     if is_cjk_word(entity):
+        family = entity.rpartition("·")[2]
+        if family != entity and len(family) >= 2 and family in compact_source:
+            return True  # a transliterated name without its given name in the source (萨姆·奥尔特曼)
         word = entity.replace("·", "")
         suffix = next((sfx for sfx in ORG_ENTITY_SUFFIXES + ORG_SUFFIXES if word.endswith(sfx)), "")
         if suffix and is_place(word[: -len(suffix)]):
@@ -93,7 +105,7 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
         stem = word[: -len(suffix)] if suffix else word
         if len(suffix) >= 2 and len(stem) >= 2 and stem in compact_source:
             pass  # 同济大学 in "同济医院与复旦大学", 北京大学 in 北京理工大学: another organisation
-        elif len(word) >= 2 and _abbreviation_in(word, compact_source):
+        elif len(word) >= 2 and not is_place(word) and _abbreviation_in(word, compact_source):
             return True
         for sfx in ORG_SUFFIXES:
             stem = word.removesuffix(sfx)
@@ -127,9 +139,13 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
 
 def entity_check(summary: str, source: str) -> tuple[list[str], list[str]]:
     """(every entity of the summary, those the source does not support), mentions in order."""
+    from harness.score.factcheck.binding import misbound_entities  # binding builds on this module
+
     spans = entity_spans(summary)
     found = [ent for _, _, ent, _ in spans]
     bad = [ent for _, _, ent, origin in spans if not entity_supported(ent, source, origin)]
+    known = [span for span in spans if span[2] not in bad]
+    bad += [ent for ent in misbound_entities(summary, source, known) if ent not in bad]
     return found, bad
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from harness.score.factcheck.dates import DateValue, date_supported
 from harness.score.factcheck.entity_support import entity_supported
 from harness.score.factcheck.lexicon import alias_index
 from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS
-from harness.score.factcheck.quantities import Quantity, extract
+from harness.score.factcheck.quantities import Quantity, extract, extract_at
 from harness.score.factcheck.text import compact, nfkc, unique
 from harness.score.factcheck.units import unit_named
 
@@ -46,12 +46,31 @@ def _values_match(q: Quantity, s: Quantity) -> bool:
     # ("1023 万", "4.9 亿"); two values at the same precision must be equal ("超 26 亿" vs "超过 25 亿").
     tolerance = max(q.approx_step, q.step)
     if q.approx and b != 0 and (s.step == 0 or s.step < tolerance):
+        # A one-sided hedge keeps its side: "超过 1000 万" is not 980 万, "近 5 亿" is not 5.1 亿.
+        if (q.bound == "lower" and b < a) or (q.bound == "upper" and b > a):
+            return False
         diff = abs(a - b)
         return diff < tolerance + 1e-9 * abs(b) and diff <= 0.1 * abs(b)
     return False
 
 
-def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
+def _per_unit(q: Quantity) -> Quantity:
+    """A price per amount of a unit as a price per single unit."""
+    return replace(
+        q, value=float(q.value) / q.per, step=q.step / q.per, approx_step=q.approx_step / q.per, per=1.0
+    )  # type: ignore[arg-type]
+
+
+def _scale_of(s: Quantity) -> float | None:
+    """The computing-scale class (power of ten, in steps of three: E 级 = 18) of a FLOPS quantity."""
+    if s.kind == "scale":
+        return float(s.value)  # type: ignore[arg-type]
+    if s.unit == "FLOPS" and float(s.value) >= 1:  # type: ignore[arg-type]
+        return float(3 * math.floor(math.log10(float(s.value)) / 3 + 1e-9))  # type: ignore[arg-type]
+    return None
+
+
+def _joined_supported(word: str, num: str, facts: SourceFacts) -> bool:
     """ "MMLU 90.2": the word in the source with the number shortly after it (MMLU 上得分 90.2)."""
     value = float(num)
     for m in re.finditer(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", facts.text.lower()):
@@ -62,18 +81,27 @@ def _joined_supported(word: str, num: str, facts: _SourceFacts) -> bool:
 
 
 @dataclass
-class _SourceFacts:
+class SourceFacts:
     text: str
     compact: str
     quantities: list[Quantity]
     years: set[int]
     dates: list[DateValue]
     big_counts: list[tuple[Quantity, str]]
+    starts: list[int]  # where each of quantities starts in text (big counts: where the count is)
 
 
 @lru_cache(maxsize=64)
-def _source_facts(source: str) -> _SourceFacts:
-    quantities = extract(source, keep_inner=True)
+def source_facts(source: str) -> SourceFacts:
+    """What a source supports (cached: a source is checked against many summaries)."""
+    return facts_of(source)
+
+
+def facts_of(source: str) -> SourceFacts:
+    """What a source (or one clause of it) supports."""
+    found = extract_at(source, keep_inner=True)
+    starts = [start for start, _ in found]
+    quantities = [q for _, q in found]
     dates = [q.value for q in quantities if q.kind == "date"]
     years = {d[0] for d in dates if d[0] is not None}  # type: ignore[index]
     for q in quantities:
@@ -86,8 +114,26 @@ def _source_facts(source: str) -> _SourceFacts:
             years.add(int(q.value))  # type: ignore[arg-type,call-overload]
     big_counts = _big_counts(source, arabic=True)
     quantities += [q for q, _ in big_counts]  # "六大应用" supports a summary's "6 大应用"
-    facts = _SourceFacts(nfkc(source), compact(source), quantities, years, dates, big_counts)  # type: ignore[arg-type]
-    return facts
+    text = nfkc(source)
+    starts += [max(0, text.find(q.surface)) for q, _ in big_counts]
+    return SourceFacts(text, compact(source), quantities, years, dates, big_counts, starts)  # type: ignore[arg-type]
+
+
+def part_facts(facts: SourceFacts, start: int, end: int) -> SourceFacts:
+    """What text[start:end] of a source supports: its quantities (no years or counts with 大 of
+    their own, so a bare number is compared only with the part's own quantities)."""
+    text = facts.text[start:end]
+    # The numbers inside a version (GPT-4 -> 4) start where the version does: not the part's values.
+    versions = {
+        at for q, at in zip(facts.quantities, facts.starts, strict=True) if q.kind in ("version", "joined")
+    }
+    quantities = [
+        q
+        for q, at in zip(facts.quantities, facts.starts, strict=True)
+        if start <= at < end and (q.kind in ("version", "joined", "date") or at not in versions)
+    ]
+    dates = [q.value for q in quantities if q.kind == "date"]
+    return SourceFacts(text, compact(text), quantities, set(), dates, [], [])  # type: ignore[arg-type]
 
 
 def _version_in(token: str, source_text: str) -> bool:
@@ -99,7 +145,7 @@ def _version_in(token: str, source_text: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){pattern}(?![a-z0-9]|\.\d)", source_text.lower()) is not None
 
 
-def _number_supported(q: Quantity, facts: _SourceFacts) -> bool:
+def number_supported(q: Quantity, facts: SourceFacts) -> bool:
     if q.kind in ("version", "joined"):
         if _version_in(str(q.value), facts.text):
             return True
@@ -112,10 +158,26 @@ def _number_supported(q: Quantity, facts: _SourceFacts) -> bool:
             return _joined_supported(word, num, facts)
         return False
     if q.kind == "date":
+        fiscal = [s.value for s in facts.quantities if s.kind == "date" and s.unit == "fiscal"]
+        if q.unit == "fiscal" and fiscal:
+            # A fiscal year against the source's fiscal years (FY26 = 2026 财年, not the calendar
+            # year 2025 in which it mostly falls).
+            return any(q.value[0] == f[0] for f in fiscal)  # type: ignore[index]
         return date_supported(q.value, facts.years, facts.dates)  # type: ignore[arg-type]
+    if q.kind == "round":
+        return any(s.kind == "round" and s.value == q.value for s in facts.quantities)
+    if q.kind == "scale":
+        return any(_scale_of(s) == q.value for s in facts.quantities)
     value_kinds = ("number", "percent", "currency", "size")
     for s in facts.quantities:
-        if s.kind not in value_kinds or not _values_match(q, s):
+        if s.kind not in value_kinds:
+            continue
+        if q.per != 1.0 and s.per != 1.0:
+            # Prices per amount of a unit, compared per single unit (每千万 token 8 元 = 每百万 token 0.8 元);
+            # a price written without its amount on one side is compared as written.
+            if not _values_match(_per_unit(q), _per_unit(s)):
+                continue
+        elif not _values_match(q, s):
             continue
         if q.kind == "number" and q.unit is None:
             return True  # a bare number: any source quantity with that value
@@ -156,7 +218,7 @@ def _big_counts(text: str, arabic: bool) -> list[tuple[Quantity, str]]:
     return out
 
 
-def _big_count_supported(q: Quantity, noun: str, facts: _SourceFacts) -> bool | None:
+def _big_count_supported(q: Quantity, noun: str, facts: SourceFacts) -> bool | None:
     """Whether the source gives the same count of the same noun; None when it counts no such noun."""
     values = [float(s.value) for s, key in facts.big_counts if key == noun]  # type: ignore[arg-type]
     if not values:
@@ -166,9 +228,9 @@ def _big_count_supported(q: Quantity, noun: str, facts: _SourceFacts) -> bool | 
 
 def quantity_check(summary: str, source: str) -> tuple[list[Quantity], list[Quantity]]:
     """(every quantity of the summary, those the source does not support), mentions in order."""
-    facts = _source_facts(source)
+    facts = source_facts(source)
     found = extract(summary)
-    bad = [q for q in found if not _number_supported(q, facts)]
+    bad = [q for q in found if not number_supported(q, facts)]
     for q, noun in _big_counts(summary, arabic=False):
         supported = _big_count_supported(q, noun, facts)
         if supported is None:

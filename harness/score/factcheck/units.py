@@ -30,6 +30,8 @@ LATIN_UNITS: dict[str, tuple[str, str | None, float]] = {
 }
 # Magnitude letters after a prefixed currency ($1.2B) or before a currency word (1.2B 美元).
 LATIN_MAGNITUDES = {word: float(factor) for word, factor in table("latin_magnitudes.tsv", 2)}
+# Magnitude words after a spaced number (500 million dollars, 1.2 billion): the multi-letter ones.
+WORD_MAGNITUDES = {word: factor for word, factor in LATIN_MAGNITUDES.items() if len(word) > 2}
 CURRENCY_PREFIXES = dict(table("currency_prefixes.tsv", 2))
 
 # How a currency (or 参数) is named in a source, for "value without unit in the source, unit named
@@ -50,8 +52,10 @@ UNIT_RE = _unit_alternation()
 LATIN_UNIT_WORDS = "|".join(sorted((k for k in LATIN_UNITS if len(k) > 1), key=len, reverse=True))
 # A number joins the Latin word before it ("Llama 2") unless the number carries a unit or is part of
 # something longer ("GPT 4o", "MMLU 90%", "Sora 60 秒", "GTC 4 月").
+_WORD_MAGS = "|".join(sorted(WORD_MAGNITUDES, key=len, reverse=True))
 RE_JOIN_BLOCK = re.compile(
-    rf"\d|\.\d|%|[A-Za-z]| ?(?:{MAG_RE}|{UNIT_RE}|[年月日号多余])|(?i: ?(?:{LATIN_UNIT_WORDS})(?![a-z]))"
+    rf"\d|\.\d|%|[A-Za-z]| ?(?:{MAG_RE}|{UNIT_RE}|[年月日号多余])"
+    rf"|(?i: ?(?:{LATIN_UNIT_WORDS}|{_WORD_MAGS})(?![a-z]))"
 )
 
 

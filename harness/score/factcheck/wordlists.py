@@ -42,3 +42,18 @@ def table(name: str, columns: int) -> tuple[tuple[str, ...], ...]:
 def optional(value: str) -> str | None:
     """A table cell, None for "-"."""
     return None if value == NONE else value
+
+
+@cache
+def group_kinds(name: str) -> tuple[str | None, ...]:
+    """The kind of each row of `groups(name)`: the "[kind]" of the last "# [kind] title" comment
+    line above it (None before the first)."""
+    text = resources.files(_PACKAGE).joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    kinds: list[str | None] = []
+    kind: str | None = None
+    for line in (line.strip() for line in text.splitlines()):
+        if line.startswith("# [") and "]" in line:
+            kind = line[3 : line.index("]")]
+        elif line and not line.startswith("#"):
+            kinds.append(kind)
+    return tuple(kinds)
