@@ -364,6 +364,9 @@ class Job:
         per_item: dict[str, dict[str, Any]] = {
             item.id: {"scores": {}, "flags": [], "evidence": {}, "metric_errors": {}} for item, *_ in batch
         }
+        # Cache lookups, and the workers' share of the batch sent to them at once (score_workers).
+        active = [s for s in self.scorers if s.name not in self.unavailable]
+        self.scoring.start(active, [i for i, _ in ok], [b for _, b in ok])
         for scorer in self.scorers:
             if scorer.name in self.unavailable or not ok:
                 continue

@@ -239,8 +239,43 @@ def test_score_cache_path_and_bad_mode(tmp_path: Path) -> None:
 
 
 def test_workers_write_the_same_rows_as_this_process(tmp_path: Path) -> None:
-    off = ("model=lead", "metrics.bertscore.enabled=false", "cache.score_mode=off")
-    here = _run(tmp_path, "0-here", *off, "score_workers=0")
+    off = ("model=lead", "metrics.bertscore.enabled=false")
+    here = _run(tmp_path, "0-here", *off, "score_workers=0", "cache.score_mode=off")
     pooled = _run(tmp_path, "1-pool", *off, "score_workers=2")
     assert _scoring(pooled)["workers"] == 2 and _scoring(here)["workers"] == 0
+    assert _scoring(pooled)["computed"] == dict.fromkeys(("rouge", "facts", "format", "compression"), 4)
     assert _rows(pooled) == _rows(here)
+    warm = _run(tmp_path, "2-warm", *off, "score_workers=2")
+    assert _scoring(warm)["computed"] == dict.fromkeys(("rouge", "facts", "format", "compression"), 0)
+    assert _rows(warm) == _rows(here)
+
+
+def test_a_scorer_the_workers_lack_is_computed_here(tmp_path: Path) -> None:
+    from harness.config import MetricsConfig
+
+    items = [Item(**{**ITEM.__dict__, "id": str(k)}) for k in range(3)]
+    cands = [BULLETS] * 3
+    runner = ScoreRunner(None, MetricsConfig(), workers=1)
+    try:
+        scorers = [RougeScorer(), FormatScorer(), _Broken()]
+        runner.start(scorers, items, cands)
+        assert runner.score(scorers[0], items, cands)[0].values == RougeScorer().score(items, cands)[0].values
+        with pytest.raises(ValueError, match="broken"):
+            runner.score(scorers[2], items, cands)  # computed here: it is not built in the workers
+        assert (
+            runner.score(scorers[1], items, cands)[0].values == FormatScorer().score(items, cands)[0].values
+        )
+        assert runner.counts()["workers"] == 1
+    finally:
+        runner.close()
+
+
+class _Broken:
+    name = "broken"
+    cache_inputs = ()
+
+    def meta(self):
+        return {}
+
+    def score(self, items, candidates):
+        raise ValueError("broken")

@@ -48,8 +48,20 @@ def _init_worker(metrics_cfg: Any) -> None:
             _WORKER_SCORERS[scorer.name] = scorer
 
 
-def _score_in_worker(name: str, items: list[Item], candidates: list[list[str]]) -> list[MetricResult]:
-    return _WORKER_SCORERS[name].score(items, candidates)
+def _score_in_worker(
+    work: dict[str, list[int]], items: list[Item], candidates: list[list[str]]
+) -> dict[str, list[MetricResult] | BaseException | None]:
+    """Every scorer named in work on its items (indexes into items): results, or the exception."""
+    out: dict[str, list[MetricResult] | BaseException | None] = {}
+    for name, index in work.items():
+        if name not in _WORKER_SCORERS:
+            out[name] = None  # not built from the metrics config here: the parent scores it
+            continue
+        try:
+            out[name] = _WORKER_SCORERS[name].score([items[i] for i in index], [candidates[i] for i in index])
+        except Exception as exc:  # raised in the parent for this scorer alone, as if scored there
+            out[name] = exc
+    return out
 
 
 def poolable(scorer: Any) -> bool:
@@ -74,6 +86,7 @@ class ScoreRunner:
         self.workers = workers if metrics_cfg is not None else 0
         self._pool: Executor | None = None
         self._pool_failed = False
+        self._started: dict[str, Any] = {}
         self.computed: dict[str, int] = {}
         self.cached: dict[str, int] = {}
 
@@ -98,63 +111,118 @@ class ScoreRunner:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _compute(self, scorer: Any, items: list[Item], candidates: list[list[str]]) -> list[MetricResult]:
-        pool = self._executor() if poolable(scorer) else None
-        if pool is None or not items:
-            return scorer.score(items, candidates)
-        n = min(self.workers, len(items))
-        bounds = [len(items) * k // n for k in range(n + 1)]
-        try:
-            futures = [
-                pool.submit(_score_in_worker, scorer.name, items[a:b], candidates[a:b])
-                for a, b in zip(bounds, bounds[1:], strict=False)
-            ]
-            return [result for future in futures for result in future.result()]
-        except (BrokenProcessPool, OSError, RuntimeError) as exc:
-            # A worker died or could not start: score here from now on (the results are the same).
-            log.warning(
-                "scoring workers unavailable (%s: %s); scoring in this process", type(exc).__name__, exc
-            )
-            self._pool_failed = True
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-            return scorer.score(items, candidates)
+    def _fail_pool(self, exc: BaseException) -> None:
+        # A worker died or could not start: score here from now on (the results are the same).
+        log.warning("scoring workers unavailable (%s: %s); scoring in this process", type(exc).__name__, exc)
+        self._pool_failed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
-    # -- one scorer, one batch -----------------------------------------------------------------
-    def score(
-        self, scorer: Any, items: Sequence[Item], candidates: Sequence[Sequence[str]]
-    ) -> list[MetricResult]:
-        items, candidates = list(items), [list(c) for c in candidates]
+    def _lookup(
+        self, scorer: Any, items: list[Item], candidates: list[list[str]]
+    ) -> tuple[list[str] | None, list[MetricResult | None]]:
+        """(cache keys or None when not cached, the cached result of each pair or None)."""
         inputs = cache_inputs(scorer)
         if self.cache is None or inputs is None or not items:
-            results = self._compute(scorer, items, candidates)
-            self.computed[scorer.name] = self.computed.get(scorer.name, 0) + len(items)
-            return results
+            return None, [None] * len(items)
         settings = settings_digest(scorer)
         keys = [
             score_key(settings, inputs, item, bullets)
             for item, bullets in zip(items, candidates, strict=True)
         ]
         found = self.cache.get_many(keys)
-        results: list[MetricResult | None] = [None] * len(items)
-        todo = []
-        for i, key in enumerate(keys):
-            entry = found.get(key)
-            result = from_entry(entry) if entry is not None else None
-            if result is None:
-                todo.append(i)
-            results[i] = result
-        if todo:
-            computed = self._compute(scorer, [items[i] for i in todo], [candidates[i] for i in todo])
-            fresh = {}
-            for i, result in zip(todo, computed, strict=True):
+        return keys, [from_entry(found[k]) if k in found else None for k in keys]
+
+    # -- a batch -------------------------------------------------------------------------------
+    def start(
+        self, scorers: Sequence[Any], items: Sequence[Item], candidates: Sequence[Sequence[str]]
+    ) -> None:
+        """Look the batch up in the score cache and send what is missing, for every scorer that runs
+        in workers, to the workers at once (the batch split in one task per worker). `score` then
+        collects each scorer's results; without workers it does all the work itself."""
+        self._started = {}
+        try:
+            self._start(scorers, items, candidates)
+        except Exception as exc:  # e.g. a lookup that failed: each scorer then works alone in score()
+            log.warning("scoring: batch not sent to the workers (%s: %s)", type(exc).__name__, exc)
+            self._started = {}
+
+    def _start(
+        self, scorers: Sequence[Any], items: Sequence[Item], candidates: Sequence[Sequence[str]]
+    ) -> None:
+        pool = self._executor()
+        if pool is None or not items:
+            return
+        items, candidates = list(items), [list(c) for c in candidates]
+        plans = {}
+        for scorer in scorers:
+            if poolable(scorer):
+                keys, found = self._lookup(scorer, items, candidates)
+                plans[scorer.name] = (keys, found, [i for i, r in enumerate(found) if r is None])
+        wanted = sorted({i for _, _, todo in plans.values() for i in todo})
+        n = min(self.workers, len(wanted))
+        futures = []
+        try:
+            for k in range(n):
+                chunk = wanted[len(wanted) * k // n : len(wanted) * (k + 1) // n]
+                where = {i: j for j, i in enumerate(chunk)}
+                work = {name: [where[i] for i in todo if i in where] for name, (_, _, todo) in plans.items()}
+                work = {name: index for name, index in work.items() if index}
+                chunk_items, chunk_cands = [items[i] for i in chunk], [candidates[i] for i in chunk]
+                futures.append((chunk, work, pool.submit(_score_in_worker, work, chunk_items, chunk_cands)))
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            self._fail_pool(exc)
+            return
+        self._started = {"items": items, "plans": plans, "futures": futures}
+
+    def _collect(
+        self, scorer: Any, items: list[Item]
+    ) -> tuple[list[str] | None, list[Any], list[int]] | None:
+        """The started batch's results of scorer (None where neither cached nor computed) and the
+        pairs the workers computed; None when the batch was not started there for this scorer."""
+        started = self._started
+        if scorer.name not in started.get("plans", {}) or started["items"] != items:
+            return None
+        keys, found, todo = started["plans"].pop(scorer.name)
+        results = list(found)
+        try:
+            for chunk, work, future in started["futures"]:
+                if scorer.name not in work:
+                    continue
+                got = future.result()[scorer.name]
+                if got is None:
+                    return keys, found, []  # unknown to the workers: computed here
+                if isinstance(got, BaseException):
+                    raise got
+                for j, result in zip(work[scorer.name], got, strict=True):
+                    results[chunk[j]] = result
+        except (BrokenProcessPool, OSError) as exc:
+            self._fail_pool(exc)
+            return keys, found, []  # the rest is computed here
+        return keys, results, todo
+
+    def score(
+        self, scorer: Any, items: Sequence[Item], candidates: Sequence[Sequence[str]]
+    ) -> list[MetricResult]:
+        """What `scorer.score(items, candidates)` returns, from the cache, the workers or here."""
+        items, candidates = list(items), [list(c) for c in candidates]
+        collected = self._collect(scorer, items)
+        keys, results, computed = (
+            collected if collected is not None else (*self._lookup(scorer, items, candidates), [])
+        )
+        here = [i for i, r in enumerate(results) if r is None]
+        if here:
+            fresh = scorer.score([items[i] for i in here], [candidates[i] for i in here])
+            for i, result in zip(here, fresh, strict=True):
                 results[i] = result
-                fresh[keys[i]] = to_entry(result)
-            self.cache.put_many(scorer.name, fresh)
-        self.computed[scorer.name] = self.computed.get(scorer.name, 0) + len(todo)
-        self.cached[scorer.name] = self.cached.get(scorer.name, 0) + len(items) - len(todo)
-        return [r for r in results if r is not None]
+        computed = sorted({*computed, *here})
+        if keys is not None and self.cache is not None and computed:
+            self.cache.put_many(scorer.name, {keys[i]: to_entry(results[i]) for i in computed})
+        self.computed[scorer.name] = self.computed.get(scorer.name, 0) + len(computed)
+        if keys is not None:
+            self.cached[scorer.name] = self.cached.get(scorer.name, 0) + len(items) - len(computed)
+        return results
 
     def counts(self) -> dict[str, Any]:
         """Pairs computed and pairs taken from the score cache, per metric, and the workers used."""
