@@ -57,7 +57,7 @@ from harness.results.records import (
 from harness.results.store import ROWS_FILE, RUN_FILE, RunStore
 from harness.score import MetricUnavailable, Scorer, build_scorers
 from harness.score.cache import ScoreCache
-from harness.score.runner import ScoreRunner, auto_workers
+from harness.score.runner import ScoreRunner, auto_workers, poolable
 
 log = logging.getLogger("harness")
 # Tokens kept free between the prompt and the context window (chat framing differs by provider).
@@ -148,6 +148,8 @@ class Job:
             if prepare is not None:
                 prepare(self.items)
         workers = auto_workers(len(self.items)) if cfg.score_workers is None else cfg.score_workers
+        if not any(poolable(s) for s in self.scorers):
+            workers = 0  # nothing for workers to do
         # The score cache and the scoring workers (harness/score/runner.py).
         self.scoring = ScoreRunner(score_cache, cfg.metrics, workers)
         self.rows: list[dict[str, Any]] = []
