@@ -9,9 +9,11 @@ the greater state name as `max` over `(score, state)` tuples does. tests/test_fa
 compares both on texts of the checker's own data and on random text.
 
 `tagger()` is a `jieba.posseg.POSTokenizer` that shares jieba's default one's dictionaries and
-uses this Viterbi, remembering the tags of the last `MEMO_SIZE` character runs it tagged (the
-names jieba's dictionary lacks recur across the bullets and rows of one article); jieba's own
-module is left untouched.
+uses this Viterbi. It remembers the words and tags of the last `MEMO_SIZE` blocks it cut (jieba
+cuts a text block by block, between punctuation, each block on its own) and of the character runs
+its HMM tagged: clauses and names recur across the bullets and rows of one article. jieba's
+dictionary is never modified (lexicon.py), so a block always gets the same words and tags. jieba's
+own module is left untouched.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def tagger() -> Any:
         return tuple(viterbi(sentence, *tables)[1])
 
     class _Tagger(pseg.POSTokenizer):
+        def _POSTokenizer__cut_DAG(self, sentence: str) -> Any:  # jieba's private __cut_DAG, remembered
+            return iter(blocks(self, sentence))
+
         def _POSTokenizer__cut(self, sentence: str) -> Any:  # jieba's private __cut, same body
             pos_list = tags(sentence)
             begin, nexti = 0, 0
@@ -95,6 +100,15 @@ def tagger() -> Any:
                     nexti = i + 1
             if nexti < len(sentence):
                 yield pseg.pair(sentence[nexti:], pos_list[nexti][1])
+
+    cut_dag = pseg.POSTokenizer._POSTokenizer__cut_DAG  # type: ignore[attr-defined]
+
+    @lru_cache(maxsize=MEMO_SIZE)
+    def _blocks(sentence: str) -> tuple[Any, ...]:
+        return tuple(cut_dag(fast, sentence))
+
+    def blocks(_: Any, sentence: str) -> tuple[Any, ...]:
+        return _blocks(sentence)
 
     fast = object.__new__(_Tagger)
     fast.__dict__ = pseg.dt.__dict__  # the same tokenizer and word -> tag table (one copy in memory)
