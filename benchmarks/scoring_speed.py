@@ -5,9 +5,9 @@ Prints, in one run, lines starting:
     BERTScore: second row harness N pairs/s, bert_score.score M pairs/s, ratio R, max abs diff D
     facts: N pairs/s
     format: N pairs/s
-each followed by detail lines (min and median, every repeat, the other references, long inputs).
     score cache: warm re-score T ms vs cold T ms (...); warm pass computed 0 metric pairs (...)
     end to end: default metrics X s, no metrics Y s, ratio R
+each followed by detail lines (min and median, every repeat, the other references, long inputs).
 
 The pairs are made up here (templates and word lists written for this benchmark, fixed seed): a
 reference digest of 3-5 bullets and, per system row, a candidate that restates part of it in other
