@@ -279,3 +279,61 @@ class _Broken:
 
     def score(self, items, candidates):
         raise ValueError("broken")
+
+
+def _worker_pids(parent: int) -> set[int]:
+    """The scoring workers (multiprocessing spawn children) of process `parent`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_exit_when_the_job_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import threading
+    import time
+    from collections import Counter
+
+    from tests.fake_openai import FakeOpenAI
+    from tests.test_generation_robust import ROOT, counting_script, make_dataset, run_args
+
+    data = make_dataset(tmp_path / "d.jsonl", 300)
+    lock, answered = threading.Lock(), Counter[str]()
+    with FakeOpenAI(counting_script(answered, lock, delay_s=0.02)) as server:
+        args = run_args(tmp_path, data, server.api_base, "cache.mode=off", "score_workers=2")
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers: set[int] = set()
+        deadline = time.time() + 180
+        while time.time() < deadline and len(workers) < 2 and proc.poll() is None:
+            workers |= _worker_pids(proc.pid)
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(workers) == 2
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # do not leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "scoring workers outlived the killed job"

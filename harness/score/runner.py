@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,13 +36,26 @@ log = logging.getLogger("harness")
 # a worker takes a second or two to start (imports, jieba's dictionary).
 AUTO_MIN_ITEMS = 200
 AUTO_MAX_WORKERS = 4
+# How often a worker checks that the job's process is still there.
+WATCH_PARENT_S = 0.5
 
 _WORKER_SCORERS: dict[str, Any] = {}
 
 
-def _init_worker(metrics_cfg: Any) -> None:
-    """In a worker: build the poolable scorers from the metrics config; Ctrl-C is the parent's."""
+def _watch_parent(parent: int) -> None:
+    """Exit when the job's process is gone (kill -9 leaves the workers waiting on their queue)."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_PARENT_S)
+    os._exit(0)
+
+
+def _init_worker(metrics_cfg: Any, parent: int) -> None:
+    """In a worker: build the poolable scorers from the metrics config; Ctrl-C is the parent's.
+
+    `parent` is the job's pid as the job saw it: a job killed while this worker was still starting
+    is already gone here (the worker then has another parent) and the watch exits at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from harness.score import build_scorers
 
     for scorer in build_scorers(metrics_cfg):
@@ -102,7 +117,7 @@ class ScoreRunner:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.metrics_cfg,),
+                initargs=(self.metrics_cfg, os.getpid()),
             )
         return self._pool
 
