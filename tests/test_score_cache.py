@@ -63,6 +63,14 @@ def test_a_changed_setting_candidate_or_input_changes_the_key() -> None:
     assert all(_key(cls(), renamed) == base[cls.__name__] for cls in SCORERS)
 
 
+def test_edited_scoring_code_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.score import cache
+
+    before = _key(FactsScorer())
+    monkeypatch.setattr(cache, "code_digest", lambda: "edited word list")
+    assert _key(FactsScorer()) != before
+
+
 def test_the_judge_and_bertscore_are_not_cached() -> None:
     from harness.score.bertscore import BertScoreScorer
     from harness.score.judge import JudgeScorer

@@ -13,8 +13,9 @@ in the response cache already), BERTScore (its numbers depend on the model files
 loads), and metrics added under `metrics.extra` until they declare theirs.
 
 The key (`score_key`) is a sha256 of the metric's name, its declared version, its `meta()` (every
-setting that changes numbers: tokenizer, variants, thresholds, library versions), the candidate's
-bullets and the declared inputs. The cached value is the MetricResult (values, flags, evidence) as
+setting that changes numbers: tokenizer, variants, thresholds, library versions), a hash of the
+scoring code and word lists (`code_digest`: an edited metric never gets its old results), the
+candidate's bullets and the declared inputs. The cached value is the MetricResult (values, flags, evidence) as
 JSON, so a row is the same whether its scores were cached or computed.
 
 Modes (`cache.score_mode`): readwrite (default), read (use entries, write none), off (no file).
@@ -28,6 +29,8 @@ import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from harness.config import SCORE_CACHE_MODES
@@ -136,8 +139,27 @@ def cache_inputs(scorer: Any) -> tuple[str, ...] | None:
     return None if inputs is None else tuple(inputs)
 
 
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Hash of the scoring code and its word lists (harness/score/**, tokenize.py, text.py): an edit
+    to a metric that forgot to bump its version still never serves results of the old code."""
+    import harness
+
+    root = Path(harness.__file__).resolve().parent
+    files = sorted(
+        p
+        for p in (root / "score").rglob("*")
+        if p.is_file() and p.suffix in (".py", ".txt", ".tsv", ".json") and "__pycache__" not in p.parts
+    )
+    files += [root / "tokenize.py", root / "text.py"]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def settings_digest(scorer: Any) -> str:
-    """Hash of the metric's name, declared version and `meta()`: one per scorer and batch."""
+    """Hash of the metric's name, declared version, `meta()` and the scoring code: one per batch."""
     from harness.score import registry
 
     declared = registry.metric(scorer.name)
@@ -146,6 +168,7 @@ def settings_digest(scorer: Any) -> str:
         "metric": scorer.name,
         "version": declared.version if declared is not None else None,
         "meta": _normalise(scorer.meta()),
+        "code": code_digest(),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
