@@ -68,6 +68,25 @@ OTHER_LOAD_WARN = 0.3
 
 
 # ============================================================================ the server process
+def varied_reply(payload: dict[str, Any]) -> str:
+    """A digest of the request's own article, different for every item (api_base `/d/varied/`):
+    3 bullets of 2 sentences picked from the article by a generator seeded with the request, and now
+    and then a number changed, so the fact checker finds something. The end-to-end scoring figures
+    use it: one fixed reply for every item would make scoring unrealistically repetitive."""
+    text = "".join(
+        str(m.get("content") or "") for m in payload.get("messages", []) if m.get("role") == "user"
+    )
+    sentences = [s + "。" for s in text.replace("\n", "。").split("。") if 12 <= len(s.strip()) <= 90]
+    rng = random.Random(text)
+    if len(sentences) < 6:
+        return REPLY
+    picked = sorted(rng.sample(range(len(sentences)), 6))
+    bullets = ["".join(sentences[k].strip() for k in picked[j : j + 2]) for j in (0, 2, 4)]
+    if rng.random() < 0.3:
+        bullets[0] = bullets[0].replace("1", "7", 1)
+    return "\n".join("- " + b for b in bullets)
+
+
 def serve(port: int) -> None:
     """The fake OpenAI-compatible server (runs in its own process; exits when stdin closes)."""
     from aiohttp import web
@@ -105,18 +124,19 @@ def serve(port: int) -> None:
             return web.Response(body=b'{"choices": [{"message": ', content_type="application/json")
         prompt_chars = sum(len(m.get("content") or "") for m in payload.get("messages", []))
         state["n"] += 1
+        reply = REPLY if request.match_info.get("digest") != "varied" else varied_reply(payload)
         data = {
             "id": f"chatcmpl-{state['n']}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": payload.get("model", "fake"),
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}
+                {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
             ],
             "usage": {
                 "prompt_tokens": prompt_chars,
-                "completion_tokens": len(REPLY),
-                "total_tokens": prompt_chars + len(REPLY),
+                "completion_tokens": len(reply),
+                "total_tokens": prompt_chars + len(reply),
             },
         }
         count(200)
@@ -137,6 +157,7 @@ def serve(port: int) -> None:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", completions)
     app.router.add_post("/s/{latency}/f/{fault}/v1/chat/completions", completions)
+    app.router.add_post("/s/{latency}/f/{fault}/d/{digest}/v1/chat/completions", completions)
     app.router.add_get("/stats", stats)
 
     async def main() -> None:
@@ -176,8 +197,9 @@ class Server:
             raise RuntimeError(f"benchmark server did not start: {line!r}")
         self.port = int(line.split()[1])
 
-    def api_base(self, latency: float, fault_rate: float = 0.0) -> str:
-        return f"http://127.0.0.1:{self.port}/s/{latency:g}/f/{fault_rate:g}/v1"
+    def api_base(self, latency: float, fault_rate: float = 0.0, digest: str | None = None) -> str:
+        varied = f"/d/{digest}" if digest else ""
+        return f"http://127.0.0.1:{self.port}/s/{latency:g}/f/{fault_rate:g}{varied}/v1"
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as resp:
@@ -249,10 +271,15 @@ def _measure_harness(args: argparse.Namespace) -> dict[str, Any]:
         f"model.num_retries={args.retries}",
         "model.retry_base_s=0.01",
         "model.retry_cap_s=0.05",
-        "metrics.rouge.enabled=false",
-        "metrics.bertscore.enabled=false",
-        "metrics.facts.enabled=false",
-        "metrics.format.enabled=false",
+        # --metrics default: the default metrics with BERTScore off (ROUGE, facts, format, compression).
+        *(
+            ["metrics.bertscore.enabled=false"]
+            if args.metrics == "default"
+            else [
+                f"metrics.{m}.enabled=false" for m in ("rouge", "bertscore", "facts", "format", "compression")
+            ]
+        ),
+        *([] if args.score_workers is None else [f"score_workers={args.score_workers}"]),
         f"cache.mode={args.cache}",
         f"cache.path={args.cache_path or results / 'cache.sqlite'}",
         "progress=false",
@@ -282,14 +309,18 @@ def _measure_harness(args: argparse.Namespace) -> dict[str, Any]:
             n_rows += 1
             failed += bool(row.get("error"))
             hits += bool(row["generation"].get("cache_hit"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     return {
         "wall_s": wall,
         "cpu_s": cpu1 - cpu0,
         "sys_cpu_s": sys1 - sys0,
+        "children_cpu_s": _children_cpu(),  # the scoring workers (finished once run_job returns)
         "peak_rss_mb": peak_rss,
         "rows": n_rows,
         "failed": failed,
         "cache_hits": hits,
+        "scoring": summary.get("scoring"),
+        "means": summary.get("means"),
     }
 
 
@@ -716,6 +747,8 @@ if __name__ == "__main__":
         p.add_argument("--retries", type=int, default=0)
         p.add_argument("--tracemalloc", action="store_true")
         p.add_argument("--priced", action="store_true")
+        p.add_argument("--metrics", choices=("none", "default"), default="none")
+        p.add_argument("--score-workers", type=int, default=None)
         measure(p.parse_args(sys.argv[2:]))
     else:
         sys.exit(main())

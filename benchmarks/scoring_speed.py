@@ -5,8 +5,9 @@ Prints, in one run, lines starting:
     BERTScore: second row harness N pairs/s, bert_score.score M pairs/s, ratio R, max abs diff D
     facts: N pairs/s
     format: N pairs/s
+    score cache: warm re-score T ms vs cold T ms (...); warm pass computed 0 metric pairs (...)
+    end to end: default metrics X s, no metrics Y s, ratio R
 each followed by detail lines (min and median, every repeat, the other references, long inputs).
-There is no `score cache:` line: the score cache of issue 15 is not implemented yet.
 
 The pairs are made up here (templates and word lists written for this benchmark, fixed seed): a
 reference digest of 3-5 bullets and, per system row, a candidate that restates part of it in other
@@ -29,6 +30,15 @@ The harness's second row reuses the references' embeddings; the ratio is bert_sc
 over the harness's on that row.
 
 facts, format: `--repeat` (facts: at most 3) timed runs of the scorer over the pairs.
+
+score cache: the embedded sample (32 articles) x 3 rows (the lead, textrank and oracle digests),
+scored by the default metrics with BERTScore off through the job's `ScoreRunner`, once into a new
+score cache file (cold) and once more from it (warm); each scorer counts the pairs it computes.
+
+end to end: the real job in a fresh process (`generation_throughput.py _measure`: Hydra compose,
+`run_job`) against that script's local server at `--e2e-latency` (100 ms), `--e2e-n` (2,000) items,
+concurrency `--e2e-c` (64), replies that differ per item; the default metrics with BERTScore off,
+then every metric off, `--e2e-repeat` times each (the fastest is printed, every wall below it).
 
 The machine's load average is printed at the start and the end: on a shared machine the figures
 move with it.
@@ -400,6 +410,142 @@ def bertscore_section(rows: list[Pairs], hidden: int, layers: int, threads: int)
     )
 
 
+# --- the score cache ---------------------------------------------------------------------------
+
+
+class _Counted:
+    """A scorer that counts the pairs it computes (the warm pass must compute none)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.pairs = inner, 0
+        self.name = inner.name
+        self.cache_inputs = getattr(inner, "cache_inputs", None)
+        self.in_workers = False
+
+    def meta(self) -> dict[str, Any]:
+        return self.inner.meta()
+
+    def score(self, items: Sequence[Item], candidates: Sequence[Sequence[str]]) -> list[Any]:
+        self.pairs += len(items)
+        return self.inner.score(items, candidates)
+
+
+def score_cache_section() -> None:
+    """The embedded sample (32 articles) x 3 system rows (lead, textrank, oracle digests), scored by the
+    default metrics with BERTScore off through the job's ScoreRunner: cold into a new score cache
+    file, then warm from it (a re-run of the same sweep)."""
+    import json
+    import tempfile
+
+    from harness.config import PROJECT_ROOT, MetricsConfig
+    from harness.generate.baselines import lead_bullets, oracle_bullets, textrank_bullets
+    from harness.score import build_scorers
+    from harness.score.cache import ScoreCache
+    from harness.score.runner import ScoreRunner
+
+    lines = (PROJECT_ROOT / "datasets" / "sample_ai_news" / "items.jsonl").read_text(encoding="utf-8")
+    fields = Item.__dataclass_fields__
+    items = []
+    for line in lines.splitlines():
+        if line.strip():
+            record = {k: v for k, v in json.loads(line).items() if k in fields}
+            items.append(Item(**{**record, "reference": tuple(record["reference"])}))
+    rows = [
+        [lead_bullets(i.source) for i in items],
+        [textrank_bullets(i.source) for i in items],
+        [oracle_bullets(i.source, i.reference) for i in items],
+    ]
+    cfg = MetricsConfig()
+    cfg.bertscore.enabled = False
+    build_scorers(cfg)[0].score(items[:2], rows[0][:2])  # imports and word lists outside the timing
+    times, computed, counts = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in ("cold", "warm"):
+            scorers = [_Counted(s) for s in build_scorers(cfg)]
+            with ScoreCache(Path(tmp) / "scores.sqlite") as cache:
+                runner = ScoreRunner(cache)
+                t0 = time.perf_counter()
+                for cands in rows:
+                    for scorer in scorers:
+                        runner.score(scorer, items, cands)
+                times.append(time.perf_counter() - t0)
+            computed.append(sum(s.pairs for s in scorers))
+            counts.append(runner.counts())
+    names = ", ".join(s.name for s in scorers)
+    n = len(items) * len(rows)
+    print(
+        f"score cache: warm re-score {times[1] * 1e3:.0f} ms vs cold {times[0] * 1e3:.0f} ms "
+        f"({times[0] / times[1]:.0f}x) for the sample x 3 rows ({n} digests, {names}); "
+        f"warm pass computed {computed[1]} metric pairs (cold: {computed[0]})"
+    )
+    print(f"  cold: computed {counts[0]['computed']}; warm: computed {counts[1]['computed']}, "
+          f"from the cache {counts[1]['cached']}")  # fmt: skip
+
+
+# --- end to end --------------------------------------------------------------------------------
+
+
+def end_to_end_section(n: int, latency: float, c: int, repeat: int, workers: int | None) -> None:
+    """The real job (`harness.jobs.run_job` in a fresh process, as benchmarks/generation_throughput.py
+    runs it) against its local scripted server: the default metrics with BERTScore off, and every
+    metric off. Replies differ per item (the server's `varied` digests of each article)."""
+    import json
+    import subprocess
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import generation_throughput as gt
+
+    server = gt.Server()
+    walls: dict[str, list[float]] = {"default": [], "none": []}
+    detail: dict[str, dict[str, Any]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="e2e-") as tmp:
+            data = gt.write_dataset(Path(tmp) / "items.jsonl", n)
+            for k in range(repeat):
+                for metrics in ("default", "none"):
+                    results = Path(tmp) / f"{metrics}-{k}"
+                    cmd = [
+                        sys.executable, gt.__file__, "_measure", "--path", "harness", "--n", str(n),
+                        "--c", str(c), "--api-base", server.api_base(latency, digest="varied"),
+                        "--data", str(data), "--results", str(results), "--metrics", metrics,
+                    ]  # fmt: skip
+                    if workers is not None:
+                        cmd += ["--score-workers", str(workers)]
+                    busy0, span0 = gt.machine_busy_s(), time.perf_counter()
+                    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+                    busy1, span = gt.machine_busy_s(), time.perf_counter() - span0
+                    out = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+                    if proc.returncode != 0 or not out:
+                        raise RuntimeError(f"end to end {metrics} failed:\n{proc.stderr[-3000:]}")
+                    result = json.loads(out[-1][len("RESULT ") :])
+                    if busy0 is not None and busy1 is not None:
+                        result["busy_cores"] = (busy1 - busy0) / span
+                    walls[metrics].append(result["wall_s"])
+                    detail[f"{metrics}-{k}"] = result
+    finally:
+        server.close()
+    best = {m: min(w) for m, w in walls.items()}
+    print(
+        f"end to end: default metrics {best['default']:.1f} s, no metrics {best['none']:.1f} s, "
+        f"ratio {best['default'] / best['none']:.2f}"
+    )
+    print(
+        f"  {n} items, server latency {latency * 1e3:.0f} ms, concurrency {c}, default = ROUGE + facts + "
+        f"format + compression (BERTScore off), fastest of {repeat}; walls s: "
+        + "; ".join(f"{m} {' '.join(f'{w:.1f}' for w in ws)}" for m, ws in walls.items())
+    )
+    for key, r in detail.items():
+        scoring = r.get("scoring") or {}
+        print(
+            f"  {key}: wall {r['wall_s']:.1f} s, CPU main {r['cpu_s']:.1f} s + workers "
+            f"{r.get('children_cpu_s', 0.0):.1f} s, scoring workers {scoring.get('workers')}, "
+            f"pairs computed {sum((scoring.get('computed') or {}).values())}, "
+            f"machine busy {r.get('busy_cores', float('nan')):.2f} of {os.cpu_count()} cores"
+        )
+
+
 def simple_section(name: str, scorer: Any, pairs: Pairs, repeat: int) -> None:
     items = [item for item, _ in pairs]
     cands = [cand for _, cand in pairs]
@@ -426,7 +572,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="200 pairs, 3 repeats, 100 BERTScore pairs")
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["rouge", "long", "bertscore", "facts", "format"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["rouge", "long", "bertscore", "facts", "format", "cache", "e2e"],
+    )
+    parser.add_argument("--e2e-n", type=int, default=2000, help="items of the end-to-end runs")
+    parser.add_argument("--e2e-latency", type=float, default=0.1, help="server latency, s")
+    parser.add_argument("--e2e-c", type=int, default=64, help="concurrency (model.max_concurrency)")
+    parser.add_argument("--e2e-repeat", type=int, default=2, help="runs of each end-to-end job")
+    parser.add_argument(
+        "--score-workers", type=int, default=None, help="score_workers of the end-to-end job (default: auto)"
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -455,6 +611,16 @@ def main(argv: list[str] | None = None) -> int:
         simple_section("facts", FactsScorer(), pairs, min(args.repeat, 3))
     if "format" not in args.skip:
         simple_section("format", FormatScorer(), pairs, args.repeat)
+    if "cache" not in args.skip:
+        score_cache_section()
+    if "e2e" not in args.skip:
+        end_to_end_section(
+            300 if args.quick else args.e2e_n,
+            args.e2e_latency,
+            args.e2e_c,
+            args.e2e_repeat,
+            args.score_workers,
+        )
     print(f"machine: {load_note()} (end)")
     return 0
 

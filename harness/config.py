@@ -186,6 +186,8 @@ class JudgeConfig:
 
 # The response cache's modes (harness/llm/cache.py applies them).
 CACHE_MODES = ("readwrite", "read", "off", "replay")
+# The score cache's modes (harness/score/cache.py): metrics are computed on a miss, so no replay.
+SCORE_CACHE_MODES = ("readwrite", "read", "off")
 
 
 @dataclass
@@ -193,6 +195,9 @@ class CacheConfig:
     # readwrite | read | off | replay (a miss is an error: CI runs that must call no API).
     mode: str = "readwrite"
     path: str = "results/cache/responses.sqlite"
+    # Metric results of unchanged (candidate, item, settings): readwrite | read | off.
+    score_mode: str = "readwrite"
+    score_path: str = "results/cache/scores.sqlite"
 
 
 @dataclass
@@ -215,6 +220,9 @@ class HarnessConfig:
     results_dir: str = "results"
     # Items scored together (BERTScore batches); rows are appended after each batch.
     score_batch_size: int = 16
+    # Worker processes scoring ROUGE, facts, format, compression while generation runs; 0: in this
+    # process; null (auto): one per core (at most 4) for jobs of 200+ items on 2+ cores, else 0.
+    score_workers: int | None = None
     update_leaderboard: bool = True
 
 
@@ -353,6 +361,10 @@ def check_values(cfg: HarnessConfig) -> None:
         problems.append(f"resume={cfg.resume}: use auto or never")
     if cfg.cache.mode not in CACHE_MODES:
         problems.append(f"cache.mode={cfg.cache.mode}: use one of {', '.join(CACHE_MODES)}")
+    if cfg.cache.score_mode not in SCORE_CACHE_MODES:
+        problems.append(f"cache.score_mode={cfg.cache.score_mode}: use one of {', '.join(SCORE_CACHE_MODES)}")
+    if cfg.score_workers is not None and cfg.score_workers < 0:
+        problems.append(f"score_workers={cfg.score_workers}: must be 0 or more, or null (auto)")
     m = cfg.metrics
     if m.rouge.tokenizer not in TOKENIZERS:
         problems.append(f"metrics.rouge.tokenizer={m.rouge.tokenizer}: use one of {', '.join(TOKENIZERS)}")

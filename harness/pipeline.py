@@ -57,6 +57,8 @@ from harness.results.records import (
 )
 from harness.results.store import ROWS_FILE, RUN_FILE, RunStore
 from harness.score import MetricUnavailable, Scorer, build_scorers
+from harness.score.cache import ScoreCache
+from harness.score.runner import ScoreRunner, auto_workers, poolable
 
 log = logging.getLogger("harness")
 # Items started ahead of the model's concurrency (queued in its rate limiter): see _generate_and_score.
@@ -130,6 +132,7 @@ class Job:
         self.fingerprint = dataset_fingerprint(self.items)
         try:
             self.cache = ResponseCache(project_path(cfg.cache.path), cfg.cache.mode)
+            score_cache = ScoreCache(project_path(cfg.cache.score_path), cfg.cache.score_mode)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         self.store = RunStore(run_dir)
@@ -143,6 +146,11 @@ class Job:
             prepare = getattr(scorer, "prepare", None)  # optional: corpus statistics such as idf
             if prepare is not None:
                 prepare(self.items)
+        workers = auto_workers(len(self.items)) if cfg.score_workers is None else cfg.score_workers
+        if not any(poolable(s) for s in self.scorers):
+            workers = 0  # nothing for workers to do
+        # The score cache and the scoring workers (harness/score/runner.py).
+        self.scoring = ScoreRunner(score_cache, cfg.metrics, workers)
         self.rows: list[dict[str, Any]] = []
         self.identity = RunIdentity(
             run_id=run_id,
@@ -324,11 +332,14 @@ class Job:
         per_item: dict[str, dict[str, Any]] = {
             item.id: {"scores": {}, "flags": [], "evidence": {}, "metric_errors": {}} for item, *_ in batch
         }
+        # Cache lookups, and the workers' share of the batch sent to them at once (score_workers).
+        active = [s for s in self.scorers if s.name not in self.unavailable]
+        self.scoring.start(active, [i for i, _ in ok], [b for _, b in ok])
         for scorer in self.scorers:
             if scorer.name in self.unavailable or not ok:
                 continue
             try:
-                results = scorer.score([i for i, _ in ok], [b for _, b in ok])
+                results = self.scoring.score(scorer, [i for i, _ in ok], [b for _, b in ok])
             except (BudgetExhausted, CacheMiss):  # stops: the run ends cleanly, with a message
                 raise
             except MetricUnavailable as exc:
@@ -515,7 +526,10 @@ class Job:
         resumed_from = str(self.previous.relative_to(self.run_dir.parents[1])) if self.previous else None
         self.store.write_manifest(self.manifest("running", started_at=_now(), resumed_from=resumed_from))
         try:
-            asyncio.run(self._generate_and_score())
+            try:
+                asyncio.run(self._generate_and_score())
+            finally:
+                self.scoring.close()
         except RunStopped as stop:
             self.store.write_manifest(
                 self.manifest(
@@ -541,6 +555,8 @@ class Job:
                 "resumed_from": resumed_from,
                 "resumed_items": sorted(r["item_id"] for r in self.rows if r.get("resumed_from")),
                 "cache": self.cache.stats(),
+                # Pairs each metric computed and took from the score cache; the scoring workers.
+                "scoring": self.scoring.counts(),
                 # spent_usd: paid calls of this job, earlier interrupted attempts included
                 # (carried_usd of it); cache hits cost nothing.
                 "budget": {
@@ -558,6 +574,8 @@ class Job:
         )
         self.store.close()
         self.cache.close()
+        if self.scoring.cache is not None:
+            self.scoring.cache.close()
         return summary
 
 

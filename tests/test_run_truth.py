@@ -182,12 +182,20 @@ def test_a_replay_miss_is_one_line_not_a_flood(tmp_path):
     assert not any(word in proc.stderr for word in FLOOD), proc.stderr[-3000:]
 
 
-def test_ctrl_c_is_one_line_exit_130_and_keeps_rows(tmp_path):
+@pytest.mark.parametrize("workers", ["0", "1"])  # scored in the job's process, or in a worker
+def test_ctrl_c_is_one_line_exit_130_and_keeps_rows(tmp_path, workers):
     data = make_dataset(tmp_path / "d.jsonl", 60)
     lock = threading.Lock()
     answered: Counter[str] = Counter()
     with FakeOpenAI(counting_script(answered, lock, delay_s=0.05)) as server:
-        args = run_args(tmp_path, data, server.api_base, "cache.mode=off", "model.max_concurrency=2")
+        args = run_args(
+            tmp_path,
+            data,
+            server.api_base,
+            "cache.mode=off",
+            "model.max_concurrency=2",
+            f"score_workers={workers}",
+        )
         proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
         while time.time() < deadline and len(_generations_on_disk(tmp_path)) < 6:

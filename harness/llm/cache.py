@@ -53,11 +53,13 @@ _CREDENTIAL_PARAMS = frozenset(
     }
 )
 
-_SCHEMA = (
-    f"CREATE TABLE IF NOT EXISTS {_TABLE} (key TEXT PRIMARY KEY, kind TEXT NOT NULL, model TEXT NOT NULL, "
-    "created_at TEXT NOT NULL, value TEXT NOT NULL)",
-    f"CREATE INDEX IF NOT EXISTS {_TABLE}_kind_model ON {_TABLE} (kind, model)",
-)
+
+def _schema(table: str) -> tuple[str, ...]:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, kind TEXT NOT NULL, model TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, value TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {table}_kind_model ON {table} (kind, model)",
+    )
 
 
 class CacheError(ConfigError, ValueError):
@@ -168,10 +170,12 @@ def _enable_wal(conn: sqlite3.Connection) -> str:
         delay = min(delay * 2, 0.25)
 
 
-def _unusable(path: Path, why: str) -> CacheError:
+def _unusable(
+    path: Path, why: str, label: str = "response cache", path_key: str = "cache.path"
+) -> CacheError:
+    what = "recorded responses" if label == "response cache" else "entries"
     return CacheError(
-        f"response cache {path}: {why}. Point cache.path= at another file, or delete it "
-        "(that loses its recorded responses)."
+        f"{label} {path}: {why}. Point {path_key}= at another file, or delete it (that loses its {what})."
     )
 
 
@@ -181,11 +185,20 @@ class ResponseCache:
     `get`/`put` are the raw store; `lookup`/`store` apply the mode and are what a run calls:
     readwrite reads and writes, read only reads, off touches nothing (no file is opened or created),
     replay only reads and raises `CacheMiss` on a miss. read and replay never create the file.
+
+    Subclasses (the score cache, harness/score/cache.py) keep other records in a table and file of
+    their own: LABEL, TABLE, PATH_KEY, MODE_KEY and MODES name them in messages and checks.
     """
 
+    LABEL = "response cache"
+    TABLE = _TABLE
+    PATH_KEY = "cache.path"
+    MODE_KEY = "cache.mode"
+    MODES: tuple[str, ...] = CACHE_MODES
+
     def __init__(self, path: Path | str, mode: str = "readwrite"):
-        if mode not in CACHE_MODES:
-            raise CacheError(f"cache.mode must be one of {', '.join(CACHE_MODES)}; got {mode!r}")
+        if mode not in self.MODES:
+            raise CacheError(f"{self.MODE_KEY} must be one of {', '.join(self.MODES)}; got {mode!r}")
         self.path = Path(path).expanduser()
         self.mode = mode
         self._lock = threading.Lock()
@@ -208,13 +221,13 @@ class ResponseCache:
             )
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(
-                f"response cache {self.path}: cannot create it ({exc}). Make {self.path.parent} writable, "
-                "point cache.path= at another place, or run with cache.mode=off"
+                f"{self.LABEL} {self.path}: cannot create it ({exc}). Make {self.path.parent} writable, "
+                f"point {self.PATH_KEY}= at another place, or run with {self.MODE_KEY}=off"
             ) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             if _enable_wal(conn).lower() != "wal":
-                log.warning("response cache %s: WAL mode unavailable; concurrent runs may wait", self.path)
+                log.warning("%s %s: WAL mode unavailable; concurrent runs may wait", self.LABEL, self.path)
             conn.execute("PRAGMA synchronous = NORMAL")
             # Checked and created under one write lock, so two runs starting at once agree.
             conn.execute("BEGIN IMMEDIATE")
@@ -223,11 +236,11 @@ class ResponseCache:
                 if version == 0:
                     self._check_empty(conn)
                     # One statement at a time: executescript would commit (and unlock) first.
-                    for statement in _SCHEMA:
+                    for statement in _schema(self.TABLE):
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 else:
-                    self._check_version(version)
+                    self._check_version(version, conn)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -245,7 +258,11 @@ class ResponseCache:
         if not self.path.exists():
             self._missing_file = True
             log.info(
-                "response cache %s does not exist: every lookup misses (cache.mode=%s)", self.path, self.mode
+                "%s %s does not exist: every lookup misses (%s=%s)",
+                self.LABEL,
+                self.path,
+                self.MODE_KEY,
+                self.mode,
             )
             return None
         uri = self.path.resolve().as_uri() + "?mode=ro"
@@ -260,7 +277,7 @@ class ResponseCache:
                 self._check_empty(conn)
                 conn.close()
                 return None
-            self._check_version(version)
+            self._check_version(version, conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise self._open_error(exc) from exc
@@ -272,37 +289,44 @@ class ResponseCache:
     def _open_error(self, exc: sqlite3.DatabaseError) -> CacheError:
         if _is_busy(exc):
             return CacheError(
-                f"response cache {self.path} stayed locked by another run for more than {BUSY_TIMEOUT_S:g} s "
-                f"({exc}). Retry, or give this run its own file with cache.path="
+                f"{self.LABEL} {self.path} stayed locked by another run for more than {BUSY_TIMEOUT_S:g} s "
+                f"({exc}). Retry, or give this run its own file with {self.PATH_KEY}="
             )
         if _is_storage_fault(exc):
             # The file may be healthy: the disk or directory is the problem. Never suggest deleting.
             return CacheError(
-                f"response cache {self.path}: cannot write it ({exc}). Free disk space or make "
-                f"{self.path.parent} writable, point cache.path= at another place, or run with cache.mode=off"
+                f"{self.LABEL} {self.path}: cannot write it ({exc}). Free disk space or make "
+                f"{self.path.parent} writable, point {self.PATH_KEY}= at another place, or run with "
+                f"{self.MODE_KEY}=off"
             )
-        return _unusable(self.path, f"not a usable SQLite database ({exc})")
+        return self._unusable(f"not a usable SQLite database ({exc})")
+
+    def _unusable(self, why: str) -> CacheError:
+        return _unusable(self.path, why, self.LABEL, self.PATH_KEY)
 
     def _check_empty(self, conn: sqlite3.Connection) -> None:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         if tables:
-            raise _unusable(
-                self.path, f"a SQLite database but not a response cache (tables: {', '.join(sorted(tables))})"
+            raise self._unusable(
+                f"a SQLite database but not a {self.LABEL} (tables: {', '.join(sorted(tables))})"
             )
 
-    def _check_version(self, version: int) -> None:
+    def _check_version(self, version: int, conn: sqlite3.Connection) -> None:
         if version == SCHEMA_VERSION:
-            return
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if self.TABLE in tables:
+                return
+            raise self._unusable(
+                f"a SQLite database but not a {self.LABEL} (tables: {', '.join(sorted(tables))})"
+            )
         newer = " (written by a newer harness)" if version > SCHEMA_VERSION else ""
-        raise _unusable(
-            self.path, f"schema version {version}{newer}; this harness reads version {SCHEMA_VERSION}"
-        )
+        raise self._unusable(f"schema version {version}{newer}; this harness reads version {SCHEMA_VERSION}")
 
     # -- raw access ----------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection | None:
         if self._closed:
-            raise RuntimeError(f"response cache {self.path} is closed")
+            raise RuntimeError(f"{self.LABEL} {self.path} is closed")
         return self._conn
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -314,13 +338,14 @@ class ResponseCache:
             row = None
             if conn is not None:
                 try:
-                    row = conn.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", (key,)).fetchone()
+                    row = conn.execute(f"SELECT value FROM {self.TABLE} WHERE key = ?", (key,)).fetchone()
                 except sqlite3.DatabaseError as exc:
                     if _is_busy(exc):
                         raise
                     # A damaged page: this entry cannot be read; the call is made again.
                     log.warning(
-                        "response cache %s: entry %s unreadable (%s), treated as a miss",
+                        "%s %s: entry %s unreadable (%s), treated as a miss",
+                        self.LABEL,
                         self.path,
                         key[:12],
                         exc,
@@ -330,7 +355,7 @@ class ResponseCache:
                 try:
                     value = json.loads(row[0])
                 except json.JSONDecodeError:
-                    log.warning("response cache %s: unreadable entry %s, treated as a miss", self.path, key)
+                    log.warning("%s %s: unreadable entry %s, treated as a miss", self.LABEL, self.path, key)
                     value = None
                 if isinstance(value, dict):
                     self._hits += 1
@@ -345,9 +370,9 @@ class ResponseCache:
         with self._lock:
             conn = self._connection()
             if conn is None or self.mode != "readwrite":
-                raise RuntimeError(f"response cache {self.path} is not writable (cache.mode={self.mode})")
+                raise RuntimeError(f"{self.LABEL} {self.path} is not writable ({self.MODE_KEY}={self.mode})")
             conn.execute(
-                f"INSERT INTO {_TABLE} (key, kind, model, created_at, value) VALUES (?, ?, ?, ?, ?) "
+                f"INSERT INTO {self.TABLE} (key, kind, model, created_at, value) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, model = excluded.model, "
                 "created_at = excluded.created_at, value = excluded.value",
                 (key, kind, model, created_at, text),
@@ -382,7 +407,7 @@ class ResponseCache:
         try:
             self.put(key, kind, model, value)
         except sqlite3.Error as exc:
-            log.warning("response cache %s: could not record %s (%s): %s", self.path, key[:12], kind, exc)
+            log.warning("%s %s: could not record %s (%s): %s", self.LABEL, self.path, key[:12], kind, exc)
             return False
         return True
 
@@ -407,4 +432,4 @@ class ResponseCache:
         self.close()
 
     def __repr__(self) -> str:
-        return f"ResponseCache({str(self.path)!r}, mode={self.mode!r})"
+        return f"{type(self).__name__}({str(self.path)!r}, mode={self.mode!r})"

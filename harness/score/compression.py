@@ -28,6 +28,7 @@ class CompressionScorer:
     """Source characters ÷ digest characters."""
 
     name = "compression"
+    cache_inputs = ("source",)  # Item fields the numbers depend on (score cache)
 
     def meta(self) -> dict[str, Any]:
         return {

@@ -47,6 +47,8 @@ class FactsScorer:
     """Share of the digest's numbers and entities that its source does not support."""
 
     name = "facts"
+    # Item fields the numbers depend on (`source_context`): results are kept in the score cache.
+    cache_inputs = ("title", "date", "source")
 
     def meta(self) -> dict[str, Any]:
         """Everything that determines the numbers."""

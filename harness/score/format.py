@@ -65,6 +65,8 @@ class FormatScorer:
     """Bullet count, bullet length window and Chinese share of a generated digest."""
 
     name = "format"
+    # No Item field: the numbers depend on the bullets and the settings only (score cache).
+    cache_inputs = ()
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Modules of harness.score that are infrastructure, not metrics.
-_NOT_METRICS = {"base", "registry"}
+_NOT_METRICS = {"base", "registry", "cache", "runner"}
 
 
 @dataclass(frozen=True)

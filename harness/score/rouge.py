@@ -313,6 +313,9 @@ class RougeScorer:
 
     name = "rouge"
 
+    # Item fields the numbers depend on: results are kept in the score cache (harness/score/cache.py).
+    cache_inputs = ("reference",)
+
     def __init__(self, tokenizer: str = "char") -> None:
         try:
             self._tokenize: Callable[[str], list[str]] = get_tokenizer(tokenizer)
