@@ -41,6 +41,7 @@ def test_a_mean_exactly_on_the_floor_or_ceiling_is_not_past_it() -> None:
         ceilings={"judge_contradiction_rate": 0.05},
     )
     assert up.limits[0].candidate.mean == 0.05 and not up.limits[0].violated and up.passed
+    assert up.limits[0].baseline_mean == 0.05 and not up.limits[0].baseline_violated
 
 
 def test_a_baseline_below_the_floor_does_not_fail_a_candidate_above_it() -> None:
@@ -156,6 +157,11 @@ def test_failed_items_in_the_baseline_are_excluded_even_when_they_carry_scores()
     assert (m.n_common, m.n_excluded, m.n_only_baseline, m.n_only_candidate) == (6, 2, 0, 1)
     assert m.diff == 0.0 and m.baseline.mean == pytest.approx(sum(values[2:]) / 6) and result.passed
     assert (result.n_common_items, result.n_only_baseline_items, result.n_only_candidate_items) == (8, 0, 1)
+    assert result.warnings == (
+        "The runs do not have the same items: 8 in both, 0 only in baseline, 1 only in candidate; "
+        "only the common ones are compared.",
+        "baseline: 2 failed item(s), excluded from every statistic.",
+    )
     md = render_gate_markdown(result)
     assert "on 8 common items" in md and "Items: 8 in both, 0 only in the baseline, 1 only in" in md
     only_failed = build_run(manifest, [_row(0, 0.5, "boom")], run_dir=Path("f"), who="f")
@@ -286,3 +292,22 @@ def test_a_metric_unavailable_in_the_candidate_only_says_why_it_is_not_evaluated
     assert result.not_evaluated == (
         ("bertscore_f1", "not scored in either run (bertscore unavailable: no GPU)"),
     )
+    # Unavailable in both: the baseline's reason.
+    base = build_run(
+        manifest, [r | {"unavailable": {"bertscore": "no model"}} for r in rows], run_dir=Path("b"), who="b"
+    )
+    result = decide(base, cand, GateRules(margins={"rougeL_f": 0.01, "bertscore_f1": 0.01}))
+    assert result.not_evaluated[0][1] == "not scored in either run (bertscore unavailable: no model)"
+
+
+def test_the_default_randomization_test_reaches_the_margin_p() -> None:
+    # Rules without `test`: the sign-flip test on d_i = cand_i - base_i + margin = seven 0.06 and one
+    # -0.49 (mean -0.00875). A sign pattern has a mean <= that exactly when the -0.49 keeps its sign
+    # (7 x 0.06 < 0.49), so the exact one-sided p is 1/2; the centred bootstrap null gives about 0.26.
+    base = [0.5] * 8
+    cand = [0.55] * 7 + [0.0]
+    result = gate({"rougeL_f": base}, {"rougeL_f": cand}, margins={"rougeL_f": 0.01}, n_resamples=4000)
+    assert result.rules.test == "randomization"
+    assert result.metrics[0].p_one_sided == pytest.approx(0.5, abs=0.03)
+    d = np.array(cand) - np.array(base) + 0.01
+    assert bootstrap_null_p_less(d, 4000, 0) < 0.3
