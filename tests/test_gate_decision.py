@@ -41,6 +41,7 @@ def test_a_mean_exactly_on_the_floor_or_ceiling_is_not_past_it() -> None:
         ceilings={"judge_contradiction_rate": 0.05},
     )
     assert up.limits[0].candidate.mean == 0.05 and not up.limits[0].violated and up.passed
+    assert up.limits[0].baseline_mean == 0.05 and not up.limits[0].baseline_violated
 
 
 def test_a_baseline_below_the_floor_does_not_fail_a_candidate_above_it() -> None:
@@ -156,6 +157,11 @@ def test_failed_items_in_the_baseline_are_excluded_even_when_they_carry_scores()
     assert (m.n_common, m.n_excluded, m.n_only_baseline, m.n_only_candidate) == (6, 2, 0, 1)
     assert m.diff == 0.0 and m.baseline.mean == pytest.approx(sum(values[2:]) / 6) and result.passed
     assert (result.n_common_items, result.n_only_baseline_items, result.n_only_candidate_items) == (8, 0, 1)
+    assert result.warnings == (
+        "The runs do not have the same items: 8 in both, 0 only in baseline, 1 only in candidate; "
+        "only the common ones are compared.",
+        "baseline: 2 failed item(s), excluded from every statistic.",
+    )
     md = render_gate_markdown(result)
     assert "on 8 common items" in md and "Items: 8 in both, 0 only in the baseline, 1 only in" in md
     only_failed = build_run(manifest, [_row(0, 0.5, "boom")], run_dir=Path("f"), who="f")
@@ -201,3 +207,107 @@ def test_printed_intervals_and_p_follow_the_rules_settings() -> None:
     floor = gate({"format_ok": fmt}, {"format_ok": fmt}, test="bootstrap", seed=seed, n_resamples=r, **FLOOR)
     expected = bootstrap_null_p_less(np.array(fmt) - 0.95, r, seed)
     assert floor.limits[0].p_one_sided == pytest.approx(expected)
+
+
+# -- boundaries and messages found by the mutation run ---------------------------------------------
+
+
+def test_a_floor_needs_two_scored_candidate_items_and_says_so() -> None:
+    two = gate({"format_ok": [1.0, 1.0, None]}, {"format_ok": [1.0, None, 1.0]}, **FLOOR)
+    assert two.limits[0].candidate.n == 2 and two.passed
+    with pytest.raises(GateUsageError) as err:
+        gate({"format_ok": [1.0, 1.0]}, {"format_ok": [1.0, None]}, **FLOOR)
+    assert err.value.message == (
+        "gate rules: floors.format_ok: only 1 item(s) of the candidate have a format_ok score; a test needs 2"
+    )
+
+
+def test_a_p_worse_exactly_at_alpha_is_significantly_worse() -> None:
+    # Both below the 0.95 floor; the candidate 0.1 lower on every item. With 19 resamples no centred
+    # bootstrap mean reaches the constant difference: p_worse = 1 / 20 = 0.05 = alpha, which is
+    # significant ("at most alpha"), so the tolerated baseline miss does not excuse the candidate.
+    rules = {"test": "bootstrap", "n_resamples": 19, **FLOOR}
+    result = gate({"format_ok": [0.75] * 8}, {"format_ok": [0.625] * 8}, **rules)
+    (floor,) = result.limits
+    assert floor.p_worse == 0.05 and floor.p_one_sided == 0.05
+    assert floor.significantly_worse and floor.failed and result.failed == ["format_ok"]
+
+
+def test_a_difference_exactly_on_the_margin_or_the_baseline_is_not_past_it() -> None:
+    # Differences of exactly +-0.25 (exact in binary) averaging exactly 0: at a permissive alpha of
+    # 0.9 the one-sided p (11/16 of the sign patterns have a mean <= 0) is "significant", but a point
+    # estimate exactly on the margin is not past it, and a candidate exactly level with a baseline
+    # that misses the floor too is not worse than it.
+    base = [0.5, 0.5, 0.5, 0.5]
+    cand = [0.75, 0.25, 0.75, 0.25]  # candidate - baseline = 0 on average, margin 0
+    rules = {"alpha": 0.9, "test": "randomization", "n_resamples": 4000}
+    margin = gate({"rougeL_f": base}, {"rougeL_f": cand}, margins={"rougeL_f": 0.0}, **rules)
+    m = margin.metrics[0]
+    assert m.diff == 0.0 and m.p_one_sided == pytest.approx(11 / 16, abs=0.03)
+    assert not m.regression and margin.passed
+    floor = gate({"format_ok": base}, {"format_ok": cand}, **FLOOR, **rules)
+    (check,) = floor.limits
+    assert check.violated and check.baseline_violated and check.significant
+    assert check.p_worse == pytest.approx(11 / 16, abs=0.03)
+    assert not check.significantly_worse and floor.passed
+
+
+def test_usage_errors_name_the_run_that_lacks_a_metric() -> None:
+    with pytest.raises(GateUsageError) as err:
+        gate({"rougeL_f": [0.3, 0.4], "format_ok": [1.0, 1.0]}, {"rougeL_f": [0.3, 0.4]}, **FLOOR)
+    assert err.value.message == (
+        "gate rules: field 'floors.format_ok': format_ok is scored in the baseline run "
+        "but not in the candidate run (cand); score it in both runs or remove it from the rules"
+    )
+    with pytest.raises(GateUsageError) as err:
+        gate({"rougeL_f": [0.3, 0.4]}, {"rougeL_f": [0.3, 0.4], "format_ok": [1.0, 1.0]}, **FLOOR)
+    assert err.value.message == (
+        "gate rules: field 'floors.format_ok': format_ok is scored in the candidate run "
+        "but not in the baseline run (base); score it in both runs or remove it from the rules"
+    )
+
+
+def test_nothing_to_evaluate_lists_every_metric_and_no_shared_item_names_the_flags() -> None:
+    with pytest.raises(
+        GateUsageError,
+        match=r"none of the metrics in the rules is scored in either run \(rougeL_f, format_ok\)",
+    ):
+        gate({"bleu": [0.3, 0.4]}, {"bleu": [0.3, 0.4]}, margins={"rougeL_f": 0.01}, **FLOOR)
+    other = build_run(
+        {"status": "finished"}, [{"item_id": "x", "scores": {"rougeL_f": 0.3}}], run_dir=Path("o"), who="o"
+    )
+    with pytest.raises(GateUsageError, match=r"^--baseline/--candidate: the two runs share no item id"):
+        decide(
+            run_from_scores("base", {"rougeL_f": [0.3, 0.4]}), other, GateRules(margins={"rougeL_f": 0.01})
+        )
+
+
+def test_a_metric_unavailable_in_the_candidate_only_says_why_it_is_not_evaluated() -> None:
+    manifest = {"status": "finished", "dataset": {"name": "d", "fingerprint": "f"}}
+    rows = [_row(i, 0.3 + i / 100) for i in range(4)]
+    base = build_run(manifest, rows, run_dir=Path("b"), who="b")
+    cand_rows = [r | {"unavailable": {"bertscore": "no GPU"}} for r in rows]
+    cand = build_run(manifest, cand_rows, run_dir=Path("c"), who="c")
+    result = decide(base, cand, GateRules(margins={"rougeL_f": 0.01, "bertscore_f1": 0.01}))
+    assert result.not_evaluated == (
+        ("bertscore_f1", "not scored in either run (bertscore unavailable: no GPU)"),
+    )
+    # Unavailable in both: the baseline's reason.
+    base = build_run(
+        manifest, [r | {"unavailable": {"bertscore": "no model"}} for r in rows], run_dir=Path("b"), who="b"
+    )
+    result = decide(base, cand, GateRules(margins={"rougeL_f": 0.01, "bertscore_f1": 0.01}))
+    assert result.not_evaluated[0][1] == "not scored in either run (bertscore unavailable: no model)"
+
+
+def test_the_default_randomization_test_reaches_the_margin_p() -> None:
+    # Rules without `test`: the sign-flip test on d_i = cand_i - base_i + margin = seven 0.06 and one
+    # -0.49 (mean -0.00875). A sign pattern has a mean <= that exactly when the -0.49 keeps its sign
+    # (7 x 0.06 < 0.49), so the exact one-sided p is 1/2; the centred bootstrap null gives about 0.26.
+    base = [0.5] * 8
+    cand = [0.55] * 7 + [0.0]
+    result = gate({"rougeL_f": base}, {"rougeL_f": cand}, margins={"rougeL_f": 0.01}, n_resamples=4000)
+    assert result.rules.test == "randomization"
+    assert result.metrics[0].p_one_sided == pytest.approx(0.5, abs=0.03)
+    d = np.array(cand) - np.array(base) + 0.01
+    assert bootstrap_null_p_less(d, 4000, 0) < 0.3
