@@ -139,13 +139,24 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
 
 def entity_check(summary: str, source: str) -> tuple[list[str], list[str]]:
     """(every entity of the summary, those the source does not support), mentions in order."""
+    from harness.score.factcheck.alignment import aligned_latin_alias, swapped_in_slot
     from harness.score.factcheck.binding import misbound_entities  # binding builds on this module
 
     spans = entity_spans(summary)
     found = [ent for _, _, ent, _ in spans]
-    bad = [ent for _, _, ent, origin in spans if not entity_supported(ent, source, origin)]
+    bad = [
+        ent
+        for start, end, ent, origin in spans
+        if not entity_supported(ent, source, origin)
+        and not (
+            origin == "latin"
+            and not re.search(r"\d", ent)
+            and aligned_latin_alias(ent, start, end, summary, source)
+        )
+    ]
     known = [span for span in spans if span[2] not in bad]
     bad += [ent for ent in misbound_entities(summary, source, known) if ent not in bad]
+    bad += [ent for ent in swapped_in_slot(summary, source, spans) if ent not in bad]
     return found, bad
 
 
