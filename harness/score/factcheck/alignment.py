@@ -28,7 +28,7 @@ from harness.score.factcheck.titles import title_spans
 MIN_CONTEXT = 4
 # Characters of context read on each side of a name.
 _WINDOW = 10
-_CUT_RE = re.compile(r"[，。；！？,;!?、\n]")
+_CUT_RE = re.compile(r"[。；！？;!?、\n]")
 _CLAUSE_RE = re.compile(r"[，。；！？,;!?\n]")
 _KEY_RE = re.compile(r"[0-9a-z\u4e00-\u9fff]")
 # Kinds that may stand in one another's slot (a company's figure is often stated of its product).
@@ -52,10 +52,8 @@ def _contexts(text: str, spans: list[tuple[int, int, str, str]], k: int) -> tupl
     start, end = spans[k][0], spans[k][1]
     stops_left = [m.end() for m in _CUT_RE.finditer(text, 0, start)]
     stop_right = _CUT_RE.search(text, end)
-    left_edge = max([e for s, e, *_ in spans if e <= start] + [max(0, start - _WINDOW)] + stops_left[-1:])
-    right_edge = min(
-        [s for s, e, *_ in spans if s >= end] + [end + _WINDOW] + ([stop_right.start()] if stop_right else [])
-    )
+    left_edge = max([max(0, start - 2 * _WINDOW)] + stops_left[-1:])
+    right_edge = min([end + 2 * _WINDOW] + ([stop_right.start()] if stop_right else []))
     left = _keyed(text[left_edge:start])[0][-_WINDOW:]
     right = _keyed(text[end:right_edge])[0][:_WINDOW]
     return left, right
@@ -67,18 +65,20 @@ def _weight(common: str) -> int:
     return len(common) if sum(not c.isdigit() for c in common) >= 3 else 0
 
 
-def _common_suffix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
-        n += 1
-    return _weight(a[len(a) - n :])
-
-
 def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return _weight(a[:n])
+    """Shared start of two contexts; one adverb-sized character may open either (则与 ~ 与)."""
+    best = 0
+    for a_skip, b_skip in ((0, 0), (1, 0), (0, 1)):
+        x, y = a[a_skip:], b[b_skip:]
+        n = 0
+        while n < min(len(x), len(y)) and x[n] == y[n]:
+            n += 1
+        best = max(best, _weight(x[:n]) - (a_skip or b_skip))
+    return best
+
+
+def _common_suffix(a: str, b: str) -> int:
+    return _common_prefix(a[::-1], b[::-1])
 
 
 @lru_cache(maxsize=4096)
@@ -151,8 +151,9 @@ def swapped_in_slot(summary: str, source: str, spans: list[tuple[int, int, str, 
         for name, s_origin, sl, sr, n in slots:
             if _key(name) in summary_keys or _same_name(ent, name) or _kind_class(name, s_origin) != cls:
                 continue
-            if _key(name) in _key(ent) or _key(ent) in _key(name):
-                continue  # a variant of one name (Turbo, X1 Turbo): the version check's concern
+            short = min(_key(name), _key(ent), key=len)
+            if (_key(name) in _key(ent) or _key(ent) in _key(name)) and not any(c.isdigit() for c in short):
+                continue  # a variant of one name (Turbo, X1 Turbo), but LPDDR5 is no LPDDR5X
             if n in own_clauses:
                 continue  # listed with the name in one clause: 美团、腾讯等 for 美团、阿里巴巴、腾讯等
             fit = _fit(left, right, sl, sr)
