@@ -185,3 +185,40 @@ def test_magnitude_words_and_business_acronyms_are_no_names(summary: str, source
 def test_amounts_in_words_in_the_source(faithful: str, changed: str, source: str) -> None:
     assert _flags(faithful, source) == []
     assert _flags(changed, source) != []
+
+
+# --- Model names with their brand in the other script; news outlets ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("faithful", "changed", "source"),
+    [
+        ("DeepSeek-V3 开源", "DeepSeek-V2 开源", "深度求索V3开源"),
+        ("ERNIE 4.5 上线", "ERNIE 4.0 上线", "文心4.5上线"),
+        ("通义千问3 发布", "通义千问2 发布", "阿里巴巴发布Qwen3"),
+        ("Doubao 1.5 Pro 降价", "Doubao 1.6 Pro 降价", "豆包1.5 Pro降价"),
+    ],
+)
+def test_brand_in_the_other_script_with_the_same_version(faithful: str, changed: str, source: str) -> None:
+    assert _flags(faithful, source) == []
+    assert _flags(changed, source) != []
+
+
+def test_a_version_is_read_to_its_end() -> None:
+    assert _flags("ERNIE 4.5 上线", "文心4.55上线") != []
+
+
+def test_a_latin_name_before_a_version_number_occurs() -> None:
+    assert check_claim("Qwen 系列模型下载量领先", "Qwen3 系列模型下载量领先")["entities"] == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "ok"),
+    [
+        ("彭博社报道称该公司正洽谈融资", "据Bloomberg报道，该公司正洽谈融资", True),
+        ("WSJ 报道称该公司正洽谈融资", "据《华尔街日报》报道，该公司正洽谈融资", True),
+        ("路透社报道称该公司正洽谈融资", "据彭博社报道，该公司正洽谈融资", False),
+    ],
+)
+def test_news_outlets(summary: str, source: str, ok: bool) -> None:
+    assert (check_claim(summary, source)["entities"] == []) is ok

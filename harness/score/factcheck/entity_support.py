@@ -50,7 +50,38 @@ def _form_in(form: str, source_text: str, compact_source: str) -> bool:
         return compact(form) in compact_source
     if CJK_RE.search(form):
         return compact(form) in compact_source
-    return latin_in(form, source_text)
+    return latin_in(form, source_text) or _latin_before_version(form, source_text)
+
+
+def _latin_before_version(form: str, source_text: str) -> bool:
+    """A Latin name right before a version number in the source (Qwen in Qwen3, Llama in Llama-3):
+    the name occurs; the version is the number check's concern."""
+    words = latin_words(form)
+    if not words or any(c.isdigit() for c in form):
+        return False
+    pattern = r"[\s\-_.·&'+]*".join(re.escape(w) for w in words)
+    return re.search(rf"(?<![a-z0-9]){pattern}(?=[\-\s]?\d)", source_text.lower()) is not None
+
+
+def _separated(text: str) -> str:
+    return re.sub(r"[\s\-_.·]+", "", compact(text))
+
+
+def branded_version_supported(token: str, source: str) -> bool:
+    """A model name whose brand is written in the source's other script or under another lexicon
+    name, with the same version: DeepSeek-V3 for 深度求索V3, ERNIE 4.5 for 文心4.5, 通义千问3 for Qwen3."""
+    index = alias_index()[0]
+    plain = _separated(token)
+    bare_source = _separated(source)
+    for i in range(2, len(token)):
+        brand, rest = token[:i].rstrip(" -_·"), _separated(token[i:])
+        if not rest or not any(c.isdigit() for c in rest) or compact(brand) not in index:
+            continue
+        for alias in index[compact(brand)]:
+            form = _separated(alias) + rest
+            if form != plain and re.search(re.escape(form) + r"(?![0-9])", bare_source):
+                return True
+    return False
 
 
 @lru_cache(maxsize=1024)  # sources and the clauses of sources (binding.py)
@@ -174,6 +205,8 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
     if group and any(title_key(f) in source_titles(source)[0] for f in group):
         return True
     if _initialism_supported(entity, source_text):
+        return True
+    if re.search(r"\d", entity) and branded_version_supported(entity, source):
         return True
     # Multi-word Latin name: every word that is no number and no generic acronym occurs.
     words = [w for w in latin_words(entity) if not w.isdigit() and w not in LATIN_STOP]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from harness.score.factcheck.dates import DateValue, date_supported
-from harness.score.factcheck.entity_support import entity_supported
+from harness.score.factcheck.entity_support import branded_version_supported, entity_supported
 from harness.score.factcheck.lexicon import alias_index
 from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS, parse_chinese_number
 from harness.score.factcheck.quantities import Quantity, extract, extract_at
@@ -187,6 +187,8 @@ def number_supported(q: Quantity, facts: SourceFacts) -> bool:
             return True
         if str(q.value) in _HALF_YEARS:
             return _HALF_YEARS[str(q.value)] in facts.text  # H1 = 上半年
+        if branded_version_supported(q.surface, facts.text):
+            return True  # DeepSeek-V3 = 深度求索V3
         if compact(q.surface) in alias_index()[0]:
             return entity_supported(q.surface, facts.text)  # a16z = Andreessen Horowitz
         if q.kind == "joined":
