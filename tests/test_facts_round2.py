@@ -222,3 +222,15 @@ def test_a_latin_name_before_a_version_number_occurs() -> None:
 )
 def test_news_outlets(summary: str, source: str, ok: bool) -> None:
     assert (check_claim(summary, source)["entities"] == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("summary", "source", "ok"),
+    [
+        ("U.S. NIST 发布评估框架", "美国国家标准与技术研究院发布评估框架", True),
+        ("Apple App Store 下架了该应用", "苹果App Store下架了该应用", True),
+        ("U.S. NASA 发布评估框架", "美国国家标准与技术研究院发布评估框架", False),
+    ],
+)
+def test_adjacent_latin_names_read_as_one_run(summary: str, source: str, ok: bool) -> None:
+    assert (check_claim(summary, source)["entities"] == []) is ok

@@ -166,7 +166,9 @@ def swapped_in_slot(summary: str, source: str, spans: list[tuple[int, int, str, 
 def aligned_latin_alias(entity: str, start: int, end: int, summary: str, source: str) -> bool:
     """Whether a Latin name the source lacks stands where the source has Chinese words that name
     nothing else the lexicon knows (U.S. Copyright Office for 美国版权局 in the same sentence)."""
-    if compact(entity) in alias_index()[0]:
+    from harness.score.factcheck.entity_support import lexicon_knows
+
+    if lexicon_knows(entity):
         return False  # a name the lexicon knows: its aliases decide
     text = nfkc(summary)
     left = _keyed(text[max(0, start - _WINDOW) : start])[0]

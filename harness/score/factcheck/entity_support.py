@@ -20,7 +20,7 @@ from harness.score.factcheck.entities import (
     ORG_SUFFIXES,
     entity_spans,
 )
-from harness.score.factcheck.lexicon import alias_index, is_place
+from harness.score.factcheck.lexicon import alias_index, is_place, lexicon_kind
 from harness.score.factcheck.text import CJK_RE, compact, is_cjk_word, latin_in, latin_words, nfkc, unique
 from harness.score.factcheck.titles import source_titles, title_alias_index, title_key, title_supported
 
@@ -150,7 +150,37 @@ def latin_alias_likely(entity: str, source: str) -> bool:
     """A Latin name the lexicon does not know, against a source that writes no name in Latin
     script: most likely the source's Chinese name in English (Shanghai AI Lab for 上海人工智能实验室);
     not flagged, since nothing shows it is another entity."""
-    return compact(entity) not in alias_index()[0] and not _has_latin_names(source)
+    return not lexicon_knows(entity) and not _has_latin_names(source)
+
+
+def lexicon_knows(entity: str) -> bool:
+    """Whether a Latin name, or a run of its words (NASA in U.S. NASA), is a lexicon form other than
+    a place (Shanghai in Shanghai Robotics Alliance names no organisation)."""
+    index = alias_index()[0]
+    parts = entity.split()
+    runs = (" ".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1))
+    return any(
+        compact(run) in index and run.lower().strip(".") not in LATIN_STOP and lexicon_kind(run) != "place"
+        for run in runs
+    )
+
+
+def _segments_supported(entity: str, source: str) -> bool:
+    """Adjacent Latin names read as one run (U.S. NIST, Apple App Store, Kunlun Tech AI): supported
+    when the run splits into names the source supports (by aliases too) and generic words."""
+    parts = entity.split()
+    if not 2 <= len(parts) <= 6:
+        return False
+    reach = [True] + [False] * len(parts)
+    for j in range(1, len(parts) + 1):
+        for i in range(j):
+            if not reach[i] or j - i == len(parts):
+                continue
+            segment = " ".join(parts[i:j])
+            if segment.lower().strip(".") in LATIN_STOP or entity_supported(segment, source, "latin"):
+                reach[j] = True
+                break
+    return reach[-1]
 
 
 def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
@@ -205,6 +235,8 @@ def entity_supported(entity: str, source: str, origin: str = "latin") -> bool:
     if group and any(title_key(f) in source_titles(source)[0] for f in group):
         return True
     if _initialism_supported(entity, source_text):
+        return True
+    if _segments_supported(entity, source):
         return True
     if re.search(r"\d", entity) and branded_version_supported(entity, source):
         return True
