@@ -45,6 +45,7 @@ def _abbreviation_in(entity: str, compact_source: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=16384)  # a lexicon group's forms are looked up again for every claim of a source
 def _form_in(form: str, source_text: str, compact_source: str) -> bool:
     if CJK_RE.search(form) and not re.search(r"[A-Za-z]", form):
         return compact(form) in compact_source
