@@ -234,3 +234,15 @@ def test_news_outlets(summary: str, source: str, ok: bool) -> None:
 )
 def test_adjacent_latin_names_read_as_one_run(summary: str, source: str, ok: bool) -> None:
     assert (check_claim(summary, source)["entities"] == []) is ok
+
+
+def test_slot_check_spares_brands_variants_and_previous_clauses() -> None:
+    # The brand written with the product (英伟达H100 GPU) is no rival of the product.
+    source = "该公司计划使用约5万块英伟达H100 GPU建设集群。另一家公司则采购了2万块H100。"
+    assert _flags("该公司计划使用约5万块H100建设集群", source) == []
+    # A name and a longer name holding it as a whole word are one product (GPU B200, B200).
+    source = "新品GPU B200采用4NP工艺。相比之下，B200的功耗更高。"
+    assert _flags("新品B200采用4NP工艺", source) == []
+    # The words before a comma belong to the previous clause: no slot of the name after it.
+    source = "NIST负责制定红队测试标准，国土安全部负责将标准用于关键基础设施。商务部负责水印指引。"
+    assert _flags("NIST将制定红队测试标准，商务部负责水印指引", source) == []

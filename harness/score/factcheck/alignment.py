@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 
 from harness.score.factcheck.lexicon import alias_index, lexicon_kind, lexicon_spans
-from harness.score.factcheck.text import compact, is_cjk_word, nfkc
+from harness.score.factcheck.text import compact, is_cjk_word, latin_in, nfkc
 from harness.score.factcheck.titles import title_spans
 
 # Characters of shared context a slot needs on one side (key form).
@@ -29,6 +29,8 @@ MIN_CONTEXT = 4
 # Characters of context read on each side of a name.
 _WINDOW = 10
 _CUT_RE = re.compile(r"[。；！？;!?、\n]")
+# On the left a comma ends the context too: what precedes it is the previous clause's object.
+_CUT_LEFT_RE = re.compile(r"[，,：:。；！？;!?、\n]")
 _CLAUSE_RE = re.compile(r"[，。；！？,;!?\n]")
 _KEY_RE = re.compile(r"[0-9a-z\u4e00-\u9fff]")
 # Kinds that may stand in one another's slot (a company's figure is often stated of its product).
@@ -47,10 +49,10 @@ def _keyed(text: str) -> tuple[str, list[int]]:
 
 
 def _contexts(text: str, spans: list[tuple[int, int, str, str]], k: int) -> tuple[str, str]:
-    """Key-form context on the left and right of spans[k], cut at the neighbouring names and at
-    clause and list punctuation."""
+    """Key-form context on the left and right of spans[k]: up to the clause's start on the left,
+    over commas up to 、 or a sentence end on the right."""
     start, end = spans[k][0], spans[k][1]
-    stops_left = [m.end() for m in _CUT_RE.finditer(text, 0, start)]
+    stops_left = [m.end() for m in _CUT_LEFT_RE.finditer(text, 0, start)]
     stop_right = _CUT_RE.search(text, end)
     left_edge = max([max(0, start - 2 * _WINDOW)] + stops_left[-1:])
     right_edge = min([end + 2 * _WINDOW] + ([stop_right.start()] if stop_right else []))
@@ -109,8 +111,9 @@ def _kind_class(name: str, origin: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _source_slots(source: str) -> tuple[str, tuple[tuple[str, str, str, str, int], ...]]:
-    """(the source's key form, (name, origin, left context, right context, clause number) per
+def _source_slots(source: str) -> tuple[str, tuple[tuple[str, str, str, str, int, int, int], ...]]:
+    """(the source's key form, (name, origin, left context, right context, clause number, start,
+    end) per
     source name). The names are read quickly, without jieba: 《titles》, lexicon forms, Latin names.."""
     from harness.score.factcheck.entities import latin_entities
 
@@ -121,10 +124,19 @@ def _source_slots(source: str) -> tuple[str, tuple[tuple[str, str, str, str, int
             spans.append((s, e, form, "lexicon" if is_cjk_word(form) else "latin"))
     spans.sort()
     slots = tuple(
-        (ent, origin, *_contexts(text, spans, k), len(_CLAUSE_RE.findall(text, 0, start)))
-        for k, (start, _, ent, origin) in enumerate(spans)
+        (ent, origin, *_contexts(text, spans, k), len(_CLAUSE_RE.findall(text, 0, start)), start, end)
+        for k, (start, end, ent, origin) in enumerate(spans)
     )
     return _keyed(text)[0], slots
+
+
+def _variants(a: str, b: str) -> bool:
+    """One name inside the other as whole words (Turbo in X1 Turbo, B200 in GPU B200) or without a
+    number (LPDDR5 in LPDDR5X is another product)."""
+    short, long = sorted((a, b), key=lambda name: len(_key(name)))
+    if _key(short) not in _key(long):
+        return False
+    return not any(c.isdigit() for c in short) or latin_in(short, nfkc(long))
 
 
 def _fit(left: str, right: str, s_left: str, s_right: str) -> int:
@@ -141,21 +153,22 @@ def swapped_in_slot(summary: str, source: str, spans: list[tuple[int, int, str, 
     summary_keys = {_key(ent) for _, _, ent, _ in spans}
     bad: list[str] = []
     for k, (_, _, ent, origin) in enumerate(spans):
-        own = [(sl, sr, n) for name, _, sl, sr, n in slots if _same_name(ent, name)]
+        own = [slot for slot in slots if _same_name(ent, slot[0]) or _variants(ent, slot[0])]
         if not own:
             continue  # not in the source by name: the support check's concern
         left, right = _contexts(text, spans, k)
-        own_fit = max(_fit(left, right, sl, sr) for sl, sr, _ in own)
-        own_clauses = {n for _, _, n in own}
+        own_fit = max(_fit(left, right, slot[2], slot[3]) for slot in own)
+        own_clauses = {slot[4] for slot in own}
         cls = _kind_class(ent, origin)
-        for name, s_origin, sl, sr, n in slots:
+        for name, s_origin, sl, sr, n, s_start, s_end in slots:
             if _key(name) in summary_keys or _same_name(ent, name) or _kind_class(name, s_origin) != cls:
                 continue
-            short = min(_key(name), _key(ent), key=len)
-            if (_key(name) in _key(ent) or _key(ent) in _key(name)) and not any(c.isdigit() for c in short):
-                continue  # a variant of one name (Turbo, X1 Turbo), but LPDDR5 is no LPDDR5X
+            if _variants(ent, name):
+                continue  # a variant of one name (Turbo, X1 Turbo; GPU B200, B200), but not LPDDR5X
             if n in own_clauses:
                 continue  # listed with the name in one clause: 美团、腾讯等 for 美团、阿里巴巴、腾讯等
+            if any(s_end <= o[5] <= s_end + 1 or o[6] <= s_start <= o[6] + 1 for o in own):
+                continue  # written with the name as one compound (英伟达H100): its brand, no rival
             fit = _fit(left, right, sl, sr)
             if fit >= MIN_CONTEXT and fit > own_fit + 1:
                 bad.append(ent)
@@ -177,8 +190,8 @@ def aligned_latin_alias(entity: str, start: int, end: int, summary: str, source:
     cut_l = left[-MIN_CONTEXT:] if len(left) >= MIN_CONTEXT else ""
     cut_r = right[:MIN_CONTEXT] if len(right) >= MIN_CONTEXT else ""
     _, slots = _source_slots(source)
-    named_left = {sr[:MIN_CONTEXT] for name, _, _, sr, _ in slots if not _same_name(entity, name)}
-    named_right = {sl[-MIN_CONTEXT:] for name, _, sl, _, _ in slots if not _same_name(entity, name)}
+    named_left = {slot[3][:MIN_CONTEXT] for slot in slots if not _same_name(entity, slot[0])}
+    named_right = {slot[2][-MIN_CONTEXT:] for slot in slots if not _same_name(entity, slot[0])}
     if cut_r and cut_r not in named_left:
         for m in re.finditer(re.escape(cut_r), key):
             if m.start() > 0 and "\u4e00" <= key[m.start() - 1] <= "\u9fff":
