@@ -19,6 +19,7 @@ Modules, one concern each:
     entities      extracting named entities
     entity_support    whether a source supports an entity
     binding       whether the source ties the summary's names to the same values and roles
+    alignment     names read in their slot: the words around a summary's name against the source's
 """
 
 from __future__ import annotations

@@ -78,6 +78,9 @@ _CURRENCY_RE = "|".join(re.escape(p) for p in sorted(CURRENCY_PREFIXES, key=len,
 _RE_CN_PERCENT = re.compile(rf"百分之(?P<n>{_ARABIC}|{_CN_RUN})")
 # Fractions: 三分之一 = 33%, 4 分之 3 = 75% (the denominator not 百: that is 百分之).
 _RE_FRACTION = re.compile(r"(?P<d>\d+|[二三四五六七八九十两]+) ?分之 ?(?P<n>\d+|[一二三四五六七八九十]+)")
+# Fractions with a slash: 1/3 = 三分之一, 3/4 (one-digit numerator, denominator up to 10; not in
+# codes, dates, versions or ratios of larger numbers: ISO/IEC, 24/7, 12/19, 1/3/5).
+_RE_SLASH_FRACTION = re.compile(r"(?<![A-Za-z0-9/.\-:])(?P<n>[1-9])/(?P<d>10|[2-9])(?![A-Za-z0-9/.\-:%])")
 # 半 of a duration: 半小时, 半年, 一个半小时 (not 上半年/下半年, halves of a year).
 _HALF_UNITS = ("小时", "个小时", "天", "年", "个月", "周", "个星期", "分钟", "秒")
 _RE_PREFIX_CURRENCY = re.compile(
@@ -500,7 +503,7 @@ def _cn_percent_scan(text: str) -> list[tuple[int, int, Quantity]]:
                 continue
             value, step = parsed
         out.append((m.start(), m.end(), Quantity(m.group(0), value, "percent", None, step)))
-    for m in _RE_FRACTION.finditer(text):
+    for m in list(_RE_FRACTION.finditer(text)) + list(_RE_SLASH_FRACTION.finditer(text)):
         parts = [int(g) if g.isdigit() else parse_chinese_number(g) for g in (m.group("d"), m.group("n"))]
         if any(p is None for p in parts):
             continue

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from harness.score.factcheck.dates import DateValue, date_supported
-from harness.score.factcheck.entity_support import entity_supported
+from harness.score.factcheck.entity_support import branded_version_supported, entity_supported
 from harness.score.factcheck.lexicon import alias_index
-from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS
+from harness.score.factcheck.numerals import CN_DIGITS, CN_NUM_CHARS, parse_chinese_number
 from harness.score.factcheck.quantities import Quantity, extract, extract_at
 from harness.score.factcheck.text import compact, nfkc, unique
 from harness.score.factcheck.units import unit_named
@@ -91,6 +91,42 @@ class SourceFacts:
     starts: list[int]  # where each of quantities starts in text (big counts: where the count is)
 
 
+# Amounts a source states in words, read on the source side only (a summary may write them out):
+# a bare magnitude (万卡 = 1 万张卡, 千亿参数, 百万用户), half (一半, 半数 = 50%) and a rank (前十 = 10).
+_RE_BARE_MAGNITUDE = re.compile(
+    rf"(?<![\d{CN_NUM_CHARS}几数多上])(?P<m>十万|百万|千万|百亿|千亿|万亿|万(?=[卡张台人家名个]))"
+)
+_MAGNITUDE_WORDS = {
+    "万": 1e4,
+    "十万": 1e5,
+    "百万": 1e6,
+    "千万": 1e7,
+    "百亿": 1e10,
+    "千亿": 1e11,
+    "万亿": 1e12,
+}
+_RE_HALF = re.compile(r"(?<![上下前后])(?:一半|半数)")
+_RE_TOP = re.compile(
+    r"前(?P<n>[二三四五六七八九十两]|十[一二三四五六七八九]|[二三四五六七八九]十)(?![分万亿])"
+)
+# Half-years in Latin notation and in Chinese (H1 = 上半年).
+_HALF_YEARS = {"h1": "上半年", "h2": "下半年", "1h": "上半年", "2h": "下半年"}
+
+
+def _word_amounts(text: str) -> list[tuple[int, Quantity]]:
+    out = []
+    for m in _RE_BARE_MAGNITUDE.finditer(text):
+        value = _MAGNITUDE_WORDS[m.group("m")]
+        out.append((m.start(), Quantity(m.group(0), value, "number", None, value)))
+    for m in _RE_HALF.finditer(text):
+        out.append((m.start(), Quantity(m.group(0), 50.0, "percent", None, 1.0)))
+    for m in _RE_TOP.finditer(text):
+        parsed = parse_chinese_number(m.group("n"))
+        if parsed is not None:
+            out.append((m.start(), Quantity(m.group(0), float(parsed[0]), "number", None, 1.0)))
+    return out
+
+
 @lru_cache(maxsize=64)
 def source_facts(source: str) -> SourceFacts:
     """What a source supports (cached: a source is checked against many summaries)."""
@@ -99,7 +135,7 @@ def source_facts(source: str) -> SourceFacts:
 
 def facts_of(source: str) -> SourceFacts:
     """What a source (or one clause of it) supports."""
-    found = extract_at(source, keep_inner=True)
+    found = extract_at(source, keep_inner=True) + _word_amounts(nfkc(source))
     starts = [start for start, _ in found]
     quantities = [q for _, q in found]
     dates = [q.value for q in quantities if q.kind == "date"]
@@ -149,6 +185,10 @@ def number_supported(q: Quantity, facts: SourceFacts) -> bool:
     if q.kind in ("version", "joined"):
         if _version_in(str(q.value), facts.text):
             return True
+        if str(q.value) in _HALF_YEARS:
+            return _HALF_YEARS[str(q.value)] in facts.text  # H1 = 上半年
+        if branded_version_supported(q.surface, facts.text):
+            return True  # DeepSeek-V3 = 深度求索V3
         if compact(q.surface) in alias_index()[0]:
             return entity_supported(q.surface, facts.text)  # a16z = Andreessen Horowitz
         if q.kind == "joined":
