@@ -5,8 +5,9 @@ was committed, before any checker change made with the new data). `dev` is the s
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
+
+from harness.report.judge_eval import SECTIONS, load_calibration
 
 ROOT = Path(__file__).parents[1]
 CAL = ROOT / "datasets" / "judge_calibration"
@@ -24,7 +25,7 @@ ERROR_TYPES = {
 
 
 def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_calibration(path)  # the harness's own reader: it also checks every line's fields
 
 
 def test_test_split_is_frozen() -> None:
@@ -43,8 +44,8 @@ def test_test_split_shape() -> None:
     assert len({r["source"] for r in rows}) >= 40
     for r in rows:
         assert ERROR_TYPES[r["error_type"]] == r["gold"], r["id"]
-        assert r["section"] in {"产品", "产业资讯", "技术", "其他"}, r["id"]
-    assert {r["section"] for r in rows} == {"产品", "产业资讯", "技术", "其他"}
+        assert r["section"] in SECTIONS, r["id"]
+    assert {r["section"] for r in rows} == set(SECTIONS)
 
 
 def test_dev_and_test_do_not_share_excerpts_or_ids() -> None:
