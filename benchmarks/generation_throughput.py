@@ -287,6 +287,7 @@ def _measure_harness(args: argparse.Namespace) -> dict[str, Any]:
         f"results_dir={results}",
         "dataset.name=bench",
         f"dataset.data_files=[{args.data}]",
+        *getattr(args, "override", []),
     ]
     register_resolvers()
     register_schema()
@@ -749,6 +750,7 @@ if __name__ == "__main__":
         p.add_argument("--priced", action="store_true")
         p.add_argument("--metrics", choices=("none", "default"), default="none")
         p.add_argument("--score-workers", type=int, default=None)
+        p.add_argument("--override", action="append", default=[], help="one more Hydra override")
         measure(p.parse_args(sys.argv[2:]))
     else:
         sys.exit(main())

@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,8 @@ log = logging.getLogger("harness")
 # Items started ahead of the model's concurrency (queued in its rate limiter): see _generate_and_score.
 WINDOW_PER_SLOT = 4
 WINDOW_MIN = 32
+# Scoring batches started (sent to the scoring workers) before the loop waits for their rows.
+MAX_BATCHES_IN_FLIGHT = 8
 # Reasons a metric was unavailable already logged by this process (a sweep runs jobs in one process).
 _REPORTED_UNAVAILABLE: set[str] = set()
 
@@ -115,6 +117,16 @@ def check_job_config(cfg: HarnessConfig, model_choice: str | None = None) -> Non
             raise ConfigError("judge.enabled=true needs judge.model (e.g. judge=local or judge=openai)")
         if not replay:
             preflight(cfg.judge.model, None)
+
+
+@dataclass(frozen=True)
+class _StartedBatch:
+    """A batch parsed and sent to the scoring workers, waiting for its rows to be written."""
+
+    batch: Sequence[tuple[Item, Completion, dict | None]]
+    parsed: dict[str, tuple[list[str], list[str]]]
+    ok: list[tuple[Item, list[str]]]
+    started: dict[str, Any]
 
 
 class Job:
@@ -322,24 +334,33 @@ class Job:
         return fit.fit(lambda source: render_messages(prompt, replace(item, source=source)), item.source)
 
     # -- scoring ----------------------------------------------------------------------------
-    def _score_batch(self, batch: Sequence[tuple[Item, Completion, dict | None]]) -> None:
-        """Parse and score finished generations, then append their rows (in a worker thread)."""
+    def _start_batch(self, batch: Sequence[tuple[Item, Completion, dict | None]]) -> _StartedBatch:
+        """Parse finished generations, look them up in the score cache and send the rest to the
+        scoring workers (score_workers), which start on it at once."""
         parsed = {}
         for item, comp, _ in batch:
             p = parse_bullets(comp.text) if comp.ok else None
             parsed[item.id] = (list(p.bullets) if p else [], list(p.flags) if p else [])
         ok = [(item, parsed[item.id][0]) for item, comp, _ in batch if comp.ok]
+        active = [s for s in self.scorers if s.name not in self.unavailable]
+        started = self.scoring.start(active, [i for i, _ in ok], [b for _, b in ok])
+        return _StartedBatch(batch, parsed, ok, started)
+
+    def _score_batch(
+        self, batch: Sequence[tuple[Item, Completion, dict | None]], ready: _StartedBatch | None = None
+    ) -> None:
+        """Score finished generations (started by `_start_batch`, or here), then append their rows
+        (in a worker thread)."""
+        ready = ready or self._start_batch(batch)
+        parsed, ok = ready.parsed, ready.ok
         per_item: dict[str, dict[str, Any]] = {
             item.id: {"scores": {}, "flags": [], "evidence": {}, "metric_errors": {}} for item, *_ in batch
         }
-        # Cache lookups, and the workers' share of the batch sent to them at once (score_workers).
-        active = [s for s in self.scorers if s.name not in self.unavailable]
-        self.scoring.start(active, [i for i, _ in ok], [b for _, b in ok])
         for scorer in self.scorers:
             if scorer.name in self.unavailable or not ok:
                 continue
             try:
-                results = self.scoring.score(scorer, [i for i, _ in ok], [b for _, b in ok])
+                results = self.scoring.score(scorer, [i for i, _ in ok], [b for _, b in ok], ready.started)
             except (BudgetExhausted, CacheMiss):  # stops: the run ends cleanly, with a message
                 raise
             except MetricUnavailable as exc:
@@ -403,6 +424,8 @@ class Job:
     async def _generate_and_score(self) -> None:
         done, generated = self._carry_over()
         todo = [i for i in self.items if i.id not in done]
+        if todo:
+            self.scoring.warm()
         provider = Provider(self.cfg.model, cache=self.cache, budget=self.budget, seed=self.cfg.seed)
         fit = ContextFit.for_model(provider.litellm, self.cfg.model)
         baseline = is_baseline(self.cfg.model)
@@ -416,7 +439,8 @@ class Job:
             return item, await provider.complete(messages, extra, item_id=item.id), truncation
 
         pending: list[tuple[Item, Completion, dict | None]] = []
-        scoring: asyncio.Future[None] | None = None
+        scoring: asyncio.Future[None] | None = None  # the last batch started; it awaits the one before
+        in_flight = 0
         # Items start as earlier ones finish, at most `window` at a time (queued in the rate
         # limiter's FIFO, in dataset order, as before): a prompt is rendered when its item starts,
         # so memory does not grow with the dataset and the first requests go out at once. An item
@@ -469,16 +493,38 @@ class Job:
                 log.warning("item %s failed: %s: %s", item.id, comp.error_class, comp.error_message)
             pending.append((item, comp, truncation))
 
+        async def score_after(
+            previous: asyncio.Future[None] | None, batch: list, ready: _StartedBatch
+        ) -> None:
+            # Rows are written batch after batch; a stop raised by the previous batch (budget, replay
+            # miss) still lets this one be scored, and is raised after it.
+            stopped: BaseException | None = None
+            if previous is not None:
+                try:
+                    await previous
+                except (BudgetExhausted, CacheMiss) as exc:
+                    stopped = exc
+            try:
+                # Scoring is CPU-bound: a thread keeps the event loop serving requests.
+                await asyncio.to_thread(self._score_batch, batch, ready)
+            except (BudgetExhausted, CacheMiss) as exc:
+                stopped = stopped or exc
+            if stopped is not None:
+                raise stopped
+
         async def score_pending(batch_size: int) -> None:
-            nonlocal scoring, pending
+            nonlocal scoring, pending, in_flight
             if len(pending) < batch_size:
                 return
-            if scoring is not None:
-                running, scoring = scoring, None
+            if in_flight >= MAX_BATCHES_IN_FLIGHT and scoring is not None:
+                running, scoring, in_flight = scoring, None, 0
                 await running
-            # Scoring is CPU-bound: a thread keeps the event loop serving requests.
-            scoring = asyncio.ensure_future(asyncio.to_thread(self._score_batch, pending))
-            pending = []
+            # Sent to the scoring workers now, so they go from one batch to the next while this
+            # process collects the previous batch's results and writes its rows.
+            batch, pending = pending, []
+            ready = self._start_batch(batch)
+            scoring = asyncio.ensure_future(score_after(scoring, batch, ready))
+            in_flight += 1
 
         start_next()
         with _Progress(self.cfg.model.name, len(self.items), len(done), self.cfg.progress) as progress:

@@ -278,6 +278,34 @@ def test_a_scorer_the_workers_lack_is_computed_here(tmp_path: Path) -> None:
         runner.close()
 
 
+def test_batches_started_ahead_are_each_scored_by_the_workers(tmp_path: Path) -> None:
+    """The job sends a batch to the workers as soon as it is complete, before the previous batch's
+    rows are written: each batch's handle collects that batch's results from the workers."""
+    from harness.config import MetricsConfig
+
+    class _OnlyInWorkers(RougeScorer):
+        def score(self, items, candidates):  # the parent's copy: never called when workers score
+            raise AssertionError("scored in the job's process")
+
+    first = [Item(**{**ITEM.__dict__, "id": f"a{k}"}) for k in range(3)]
+    second = [
+        Item(**{**ITEM.__dict__, "id": f"b{k}", "source": ITEM.source + "另有1000家客户。"}) for k in range(2)
+    ]
+    cands_first, cands_second = [BULLETS] * 3, [["参数量1000亿。"]] * 2
+    runner = ScoreRunner(None, MetricsConfig(), workers=1)
+    try:
+        scorer = _OnlyInWorkers()
+        a = runner.start([scorer], first, cands_first)
+        b = runner.start([scorer], second, cands_second)  # started before the first is collected
+        got_a = runner.score(scorer, first, cands_first, a)
+        got_b = runner.score(scorer, second, cands_second, b)
+    finally:
+        runner.close()
+    assert [r.values for r in got_a] == [r.values for r in RougeScorer().score(first, cands_first)]
+    assert [r.values for r in got_b] == [r.values for r in RougeScorer().score(second, cands_second)]
+    assert runner.counts()["computed"] == {"rouge": 5}
+
+
 class _Broken:
     name = "broken"
     cache_inputs = ()

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -38,6 +39,8 @@ AUTO_MIN_ITEMS = 200
 AUTO_MAX_WORKERS = 4
 # How often a worker checks that the job's process is still there.
 WATCH_PARENT_S = 0.5
+# How much nicer than the job the workers run.
+WORKER_NICE = 5
 
 _WORKER_SCORERS: dict[str, Any] = {}
 
@@ -55,12 +58,30 @@ def _init_worker(metrics_cfg: Any, parent: int) -> None:
     `parent` is the job's pid as the job saw it: a job killed while this worker was still starting
     is already gone here (the worker then has another parent) and the watch exits at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Below the job in priority: the job's event loop keeps the requests going, the workers take
+    # what CPU is left and catch up when generation ends.
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from harness.score import build_scorers
 
     for scorer in build_scorers(metrics_cfg):
         if poolable(scorer):
             _WORKER_SCORERS[scorer.name] = scorer
+    # The first pair loads jieba's dictionary and the word lists (~3 s): done now, while the job
+    # is still starting, rather than when the first batch arrives.
+    warm = Item(
+        id="warm", title="", url="", source="甲公司3月发布了模型A，参数量70亿。", reference=("发布模型A",)
+    )
+    for scorer in _WORKER_SCORERS.values():
+        try:
+            scorer.score([warm], [["甲公司发布了模型A，参数量70亿"]])
+        except Exception:  # noqa: BLE001 - a scorer that fails here fails (and says so) on real pairs
+            log.debug("scoring worker: warm-up of %s failed", scorer.name, exc_info=True)
+
+
+def _ready() -> None:
+    """A task that only makes the pool start a worker."""
 
 
 def _score_in_worker(
@@ -101,7 +122,7 @@ class ScoreRunner:
         self.workers = workers if metrics_cfg is not None else 0
         self._pool: Executor | None = None
         self._pool_failed = False
-        self._started: dict[str, Any] = {}
+        self._started: dict[str, Any] = {}  # the batch last started
         self.computed: dict[str, int] = {}
         self.cached: dict[str, int] = {}
 
@@ -120,6 +141,18 @@ class ScoreRunner:
                 initargs=(self.metrics_cfg, os.getpid()),
             )
         return self._pool
+
+    def warm(self) -> None:
+        """Start the workers now: each loads its scorers' data while the job sends its first
+        requests, so the first batch is scored at once."""
+        pool = self._executor()
+        if pool is None:
+            return
+        try:
+            for _ in range(self.workers):
+                pool.submit(_ready)
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            self._fail_pool(exc)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -152,23 +185,26 @@ class ScoreRunner:
     # -- a batch -------------------------------------------------------------------------------
     def start(
         self, scorers: Sequence[Any], items: Sequence[Item], candidates: Sequence[Sequence[str]]
-    ) -> None:
+    ) -> dict[str, Any]:
         """Look the batch up in the score cache and send what is missing, for every scorer that runs
-        in workers, to the workers at once (the batch split in one task per worker). `score` then
-        collects each scorer's results; without workers it does all the work itself."""
-        self._started = {}
+        in workers, to the workers at once (the batch split in one task per worker). Returns the
+        batch's handle for `score` (also kept as the current batch): batches started one after
+        another queue in the workers, which go on to the next while this process writes rows.
+        Without workers `score` does all the work itself."""
+        started: dict[str, Any] = {}
         try:
-            self._start(scorers, items, candidates)
+            started = self._start(scorers, items, candidates)
         except Exception as exc:  # e.g. a lookup that failed: each scorer then works alone in score()
             log.warning("scoring: batch not sent to the workers (%s: %s)", type(exc).__name__, exc)
-            self._started = {}
+        self._started = started
+        return started
 
     def _start(
         self, scorers: Sequence[Any], items: Sequence[Item], candidates: Sequence[Sequence[str]]
-    ) -> None:
+    ) -> dict[str, Any]:
         pool = self._executor()
         if pool is None or not items:
-            return
+            return {}
         items, candidates = list(items), [list(c) for c in candidates]
         plans = {}
         for scorer in scorers:
@@ -188,15 +224,14 @@ class ScoreRunner:
                 futures.append((chunk, work, pool.submit(_score_in_worker, work, chunk_items, chunk_cands)))
         except (BrokenProcessPool, OSError, RuntimeError) as exc:
             self._fail_pool(exc)
-            return
-        self._started = {"items": items, "plans": plans, "futures": futures}
+            return {}
+        return {"items": items, "plans": plans, "futures": futures}
 
     def _collect(
-        self, scorer: Any, items: list[Item]
+        self, scorer: Any, items: list[Item], started: dict[str, Any]
     ) -> tuple[list[str] | None, list[Any], list[int]] | None:
         """The started batch's results of scorer (None where neither cached nor computed) and the
         pairs the workers computed; None when the batch was not started there for this scorer."""
-        started = self._started
         if scorer.name not in started.get("plans", {}) or started["items"] != items:
             return None
         keys, found, todo = started["plans"].pop(scorer.name)
@@ -218,11 +253,16 @@ class ScoreRunner:
         return keys, results, todo
 
     def score(
-        self, scorer: Any, items: Sequence[Item], candidates: Sequence[Sequence[str]]
+        self,
+        scorer: Any,
+        items: Sequence[Item],
+        candidates: Sequence[Sequence[str]],
+        started: dict[str, Any] | None = None,
     ) -> list[MetricResult]:
-        """What `scorer.score(items, candidates)` returns, from the cache, the workers or here."""
+        """What `scorer.score(items, candidates)` returns, from the cache, the workers or here.
+        `started`: the handle `start` returned for this batch (default: the last batch started)."""
         items, candidates = list(items), [list(c) for c in candidates]
-        collected = self._collect(scorer, items)
+        collected = self._collect(scorer, items, self._started if started is None else started)
         keys, results, computed = (
             collected if collected is not None else (*self._lookup(scorer, items, candidates), [])
         )

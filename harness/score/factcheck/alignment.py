@@ -18,6 +18,7 @@ Contexts are compared on a key form: NFKC, lower case, letters, digits and CJK c
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
 from harness.score.factcheck.lexicon import alias_index, lexicon_kind, lexicon_spans
@@ -37,27 +38,26 @@ _KEY_RE = re.compile(r"[0-9a-z\u4e00-\u9fff]")
 _KIND_CLASS = {"company": "org", "product": "org", "research": "org", "agency": "org", "law": "law"}
 
 
-def _keyed(text: str) -> tuple[str, list[int]]:
-    """(key string, original index of each key character)."""
-    low = text.lower()
-    chars, where = [], []
-    for i, ch in enumerate(low):
-        if _KEY_RE.match(ch):
-            chars.append(ch)
-            where.append(i)
-    return "".join(chars), where
+def _keyed(text: str) -> str:
+    """The key form of text: lower case, letters, digits and CJK characters only."""
+    return "".join(_KEY_RE.findall(text.lower()))
 
 
-def _contexts(text: str, spans: list[tuple[int, int, str, str]], k: int) -> tuple[str, str]:
+def _contexts(
+    text: str, spans: list[tuple[int, int, str, str]], k: int, stops_left: list[int] | None = None
+) -> tuple[str, str]:
     """Key-form context on the left and right of spans[k]: up to the clause's start on the left,
-    over commas up to 、 or a sentence end on the right."""
+    over commas up to 、 or a sentence end on the right. `stops_left`: the ends of text's
+    `_CUT_LEFT_RE` matches, when the caller reads many spans of one text."""
     start, end = spans[k][0], spans[k][1]
-    stops_left = [m.end() for m in _CUT_LEFT_RE.finditer(text, 0, start)]
+    if stops_left is None:
+        stops_left = [m.end() for m in _CUT_LEFT_RE.finditer(text, 0, start)]
+    last = bisect_right(stops_left, start) - 1  # a stop at start: the cut mark ends right before the name
     stop_right = _CUT_RE.search(text, end)
-    left_edge = max([max(0, start - 2 * _WINDOW)] + stops_left[-1:])
+    left_edge = max(start - 2 * _WINDOW, 0, stops_left[last] if last >= 0 else 0)
     right_edge = min([end + 2 * _WINDOW] + ([stop_right.start()] if stop_right else []))
-    left = _keyed(text[left_edge:start])[0][-_WINDOW:]
-    right = _keyed(text[end:right_edge])[0][:_WINDOW]
+    left = _keyed(text[left_edge:start])[-_WINDOW:]
+    right = _keyed(text[end:right_edge])[:_WINDOW]
     return left, right
 
 
@@ -70,12 +70,13 @@ def _weight(common: str) -> int:
 def _common_prefix(a: str, b: str) -> int:
     """Shared start of two contexts; one adverb-sized character may open either (则与 ~ 与)."""
     best = 0
-    for a_skip, b_skip in ((0, 0), (1, 0), (0, 1)):
-        x, y = a[a_skip:], b[b_skip:]
-        n = 0
-        while n < min(len(x), len(y)) and x[n] == y[n]:
+    for x, y, skip in ((a, b, 0), (a[1:], b, 1), (a, b[1:], 1)):
+        if not x or not y or x[0] != y[0]:
+            continue  # nothing shared: weight 0, never above best (>= 0)
+        n, most = 1, min(len(x), len(y))
+        while n < most and x[n] == y[n]:
             n += 1
-        best = max(best, _weight(x[:n]) - (a_skip or b_skip))
+        best = max(best, _weight(x[:n]) - skip)
     return best
 
 
@@ -85,7 +86,7 @@ def _common_suffix(a: str, b: str) -> int:
 
 @lru_cache(maxsize=4096)
 def _key(name: str) -> str:
-    return _keyed(nfkc(name))[0]
+    return _keyed(nfkc(name))
 
 
 @lru_cache(maxsize=8192)
@@ -110,11 +111,15 @@ def _kind_class(name: str, origin: str) -> str:
     return origin
 
 
+# A source name's slot: (name, origin, left context, right context, clause number, start, end,
+# key form of the name, kind class).
+Slot = tuple[str, str, str, str, int, int, int, str, str]
+
+
 @lru_cache(maxsize=256)
-def _source_slots(source: str) -> tuple[str, tuple[tuple[str, str, str, str, int, int, int], ...]]:
-    """(the source's key form, (name, origin, left context, right context, clause number, start,
-    end) per
-    source name). The names are read quickly, without jieba: 《titles》, lexicon forms, Latin names.."""
+def _source_slots(source: str) -> tuple[str, tuple[Slot, ...]]:
+    """(the source's key form, the slot of each source name). The names are read quickly, without
+    jieba: 《titles》, lexicon forms, Latin names."""
     from harness.score.factcheck.entities import latin_entities
 
     text = nfkc(source)
@@ -123,11 +128,22 @@ def _source_slots(source: str) -> tuple[str, tuple[tuple[str, str, str, str, int
         if not any(s < e2 and s2 < e for s2, e2, _, _ in spans):
             spans.append((s, e, form, "lexicon" if is_cjk_word(form) else "latin"))
     spans.sort()
+    stops_left = [m.end() for m in _CUT_LEFT_RE.finditer(text)]
+    clause_marks = [m.start() for m in _CLAUSE_RE.finditer(text)]
     slots = tuple(
-        (ent, origin, *_contexts(text, spans, k), len(_CLAUSE_RE.findall(text, 0, start)), start, end)
+        (
+            ent,
+            origin,
+            *_contexts(text, spans, k, stops_left),
+            bisect_left(clause_marks, start),  # clause marks before the name
+            start,
+            end,
+            _key(ent),
+            _kind_class(ent, origin),
+        )
         for k, (start, end, ent, origin) in enumerate(spans)
     )
-    return _keyed(text)[0], slots
+    return _keyed(text), slots
 
 
 def _variants(a: str, b: str) -> bool:
@@ -151,28 +167,35 @@ def swapped_in_slot(summary: str, source: str, spans: list[tuple[int, int, str, 
     if len(slots) < 2:
         return []
     summary_keys = {_key(ent) for _, _, ent, _ in spans}
+    stops_left = [m.end() for m in _CUT_LEFT_RE.finditer(text)]
     bad: list[str] = []
     for k, (_, _, ent, origin) in enumerate(spans):
-        own = [slot for slot in slots if _same_name(ent, slot[0]) or _variants(ent, slot[0])]
+        ka = _key(ent)
+        # (ka in key or key in ka): what _variants first requires, tested here without a call.
+        own = [
+            slot
+            for slot in slots
+            if _same_name(ent, slot[0]) or ((ka in slot[7] or slot[7] in ka) and _variants(ent, slot[0]))
+        ]
         if not own:
             continue  # not in the source by name: the support check's concern
-        left, right = _contexts(text, spans, k)
+        left, right = _contexts(text, spans, k, stops_left)
         own_fit = max(_fit(left, right, slot[2], slot[3]) for slot in own)
         own_clauses = {slot[4] for slot in own}
         cls = _kind_class(ent, origin)
-        for name, s_origin, sl, sr, n, s_start, s_end in slots:
-            if _key(name) in summary_keys or _same_name(ent, name) or _kind_class(name, s_origin) != cls:
-                continue
-            if _variants(ent, name):
-                continue  # a variant of one name (Turbo, X1 Turbo; GPU B200, B200), but not LPDDR5X
-            if n in own_clauses:
-                continue  # listed with the name in one clause: 美团、腾讯等 for 美团、阿里巴巴、腾讯等
+        # Cheap tests first; every test only skips a rival, so their order does not change the result.
+        for name, _, sl, sr, n, s_start, s_end, key, s_cls in slots:
+            if s_cls != cls or n in own_clauses or key in summary_keys:
+                continue  # n in own_clauses: listed with the name in one clause (美团、腾讯等)
             if any(s_end <= o[5] <= s_end + 1 or o[6] <= s_start <= o[6] + 1 for o in own):
                 continue  # written with the name as one compound (英伟达H100): its brand, no rival
             fit = _fit(left, right, sl, sr)
-            if fit >= MIN_CONTEXT and fit > own_fit + 1:
-                bad.append(ent)
-                break
+            if fit < MIN_CONTEXT or fit <= own_fit + 1:
+                continue
+            if _same_name(ent, name) or _variants(ent, name):
+                continue  # one name, or a variant of it (Turbo, X1 Turbo; GPU B200, B200), but not LPDDR5X
+            bad.append(ent)
+            break
     return bad
 
 
@@ -184,8 +207,8 @@ def aligned_latin_alias(entity: str, start: int, end: int, summary: str, source:
     if lexicon_knows(entity):
         return False  # a name the lexicon knows: its aliases decide
     text = nfkc(summary)
-    left = _keyed(text[max(0, start - _WINDOW) : start])[0]
-    right = _keyed(text[end : end + _WINDOW])[0]
+    left = _keyed(text[max(0, start - _WINDOW) : start])
+    right = _keyed(text[end : end + _WINDOW])
     key, _ = _source_slots(source)
     cut_l = left[-MIN_CONTEXT:] if len(left) >= MIN_CONTEXT else ""
     cut_r = right[:MIN_CONTEXT] if len(right) >= MIN_CONTEXT else ""

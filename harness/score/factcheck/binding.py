@@ -34,7 +34,13 @@ from harness.score.factcheck.entities import LATIN_STOP, entity_spans, latin_ent
 from harness.score.factcheck.entity_support import entity_supported
 from harness.score.factcheck.lexicon import alias_index, is_place, lexicon_kind, lexicon_spans
 from harness.score.factcheck.quantities import Quantity, extract_at
-from harness.score.factcheck.quantity_support import SourceFacts, number_supported, part_facts, source_facts
+from harness.score.factcheck.quantity_support import (
+    SourceFacts,
+    number_supported,
+    part_facts,
+    source_facts,
+    version_starts,
+)
 from harness.score.factcheck.text import CJK_RE, compact, latin_words, nfkc
 from harness.score.factcheck.units import MEASURE_WORDS
 from harness.score.factcheck.wordlists import table, words
@@ -157,6 +163,7 @@ def _source(source: str) -> _Source:
     text = nfkc(source)
     spans = _name_spans(text)
     facts = source_facts(source)
+    versions = version_starts(facts)
     out = []
     for number, sentence in enumerate(_RE_SENTENCE.finditer(text)):
         parts = _clauses(sentence.group(0))
@@ -174,7 +181,9 @@ def _source(source: str) -> _Source:
             end += sentence.start()
             names = tuple(name for s, e, name in spans if start <= s and e <= end)
             respectively = _respectively(facts, text, start, end)
-            out.append(_Clause(clause, part_facts(facts, start, end), names, topic, number, respectively))
+            out.append(
+                _Clause(clause, part_facts(facts, start, end, versions), names, topic, number, respectively)
+            )
     return _Source(tuple(out), _siblings(text, spans))
 
 

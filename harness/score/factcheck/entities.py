@@ -10,6 +10,7 @@ dictionary). The word lists are in `data/`; docs/facts.md has the rules in full.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from harness.score.factcheck.lexicon import jieba_tagger, lexicon_spans
@@ -88,6 +89,12 @@ def _latin_runs(text: str) -> list[tuple[int, int]]:
 
 
 def latin_entities(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of the Latin-script names in text (dates and stop words aside)."""
+    return list(_latin_entities(text))
+
+
+@lru_cache(maxsize=256)  # a source is read by several checks of each summary bullet
+def _latin_entities(text: str) -> tuple[tuple[int, int, str], ...]:
     out = []
     for start, end in _latin_runs(text):
         ent = text[start:end]
@@ -101,7 +108,7 @@ def latin_entities(text: str) -> list[tuple[int, int, str]]:
         ]
         if len(ent) >= 2 and names:
             out.append((start, end, ent))
-    return out
+    return tuple(out)
 
 
 def _person_after_title(tokens: list[tuple[int, int, str, str]], at: dict[int, int], pos: int) -> int:
@@ -124,8 +131,10 @@ def _org_span(
 ) -> tuple[int, int] | None:
     """(start, end) of an organisation ending with token k (国土/安全部, 国家/数据/局), or None."""
     start, end, word, flag = tokens[k]
+    if flag not in _ORG_HEAD_FLAGS:
+        return None  # tested first: most tokens stop here, before the suffix search
     suffix = next((sfx for sfx in ORG_ENTITY_SUFFIXES if word.endswith(sfx)), None)
-    if suffix is None or flag not in _ORG_HEAD_FLAGS or not is_cjk_word(word) or any(taken[start:end]):
+    if suffix is None or not is_cjk_word(word) or any(taken[start:end]):
         return None
     inner = word[: -len(suffix)]
     if word in ORG_STOP and inner:

@@ -78,22 +78,25 @@ def _inside_a_word(text: str, start: int, end: int) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _forms_by_first_character() -> dict[str, tuple[tuple[int, str], ...]]:
-    """First character -> (rank in longest-first order, form) of the forms to extract."""
+def _forms_by_first_two_characters() -> dict[str, tuple[tuple[int, str], ...]]:
+    """First two characters -> (rank in longest-first order, form) of the forms to extract (every
+    form has at least two characters)."""
     _, forms = alias_index()
-    by_first: dict[str, list[tuple[int, str]]] = {}
+    by_start: dict[str, list[tuple[int, str]]] = {}
     for rank, form in enumerate(forms):
-        by_first.setdefault(form[0], []).append((rank, form))
-    return {ch: tuple(entries) for ch, entries in by_first.items()}
+        if len(form) < 2:
+            raise ValueError(f"lexicon form {form!r}: names have at least two characters")
+        by_start.setdefault(form[:2], []).append((rank, form))
+    return {start: tuple(entries) for start, entries in by_start.items()}
 
 
 @lru_cache(maxsize=256)
 def _lexicon_spans(text: str, in_words: bool = True) -> tuple[tuple[int, int, str], ...]:
-    by_first = _forms_by_first_character()
+    by_start = _forms_by_first_two_characters()
     found = sorted(
         (rank, i, form)
-        for i, ch in enumerate(text)
-        for rank, form in by_first.get(ch, ())
+        for i in range(len(text) - 1)
+        for rank, form in by_start.get(text[i : i + 2], ())
         if text.startswith(form, i)
     )
     taken = [False] * len(text)

@@ -155,14 +155,21 @@ def facts_of(source: str) -> SourceFacts:
     return SourceFacts(text, compact(source), quantities, years, dates, big_counts, starts)  # type: ignore[arg-type]
 
 
-def part_facts(facts: SourceFacts, start: int, end: int) -> SourceFacts:
+def version_starts(facts: SourceFacts) -> set[int]:
+    """Where the source's versions and joined names start (GPT-4): the numbers read inside them
+    start there too."""
+    pairs = zip(facts.quantities, facts.starts, strict=True)
+    return {at for q, at in pairs if q.kind in ("version", "joined")}
+
+
+def part_facts(facts: SourceFacts, start: int, end: int, versions: set[int] | None = None) -> SourceFacts:
     """What text[start:end] of a source supports: its quantities (no years or counts with 大 of
-    their own, so a bare number is compared only with the part's own quantities)."""
+    their own, so a bare number is compared only with the part's own quantities). `versions`:
+    `version_starts(facts)`, when the caller reads many parts of one source."""
     text = facts.text[start:end]
     # The numbers inside a version (GPT-4 -> 4) start where the version does: not the part's values.
-    versions = {
-        at for q, at in zip(facts.quantities, facts.starts, strict=True) if q.kind in ("version", "joined")
-    }
+    if versions is None:
+        versions = version_starts(facts)
     quantities = [
         q
         for q, at in zip(facts.quantities, facts.starts, strict=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
+@lru_cache(maxsize=1024)  # a source is normalised for each check of each of its summaries' bullets
 def nfkc(text: str) -> str:
     # NFKC maps full-width digits, letters, "％" and "，" to ASCII; collapse whitespace runs.
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text))
