@@ -224,3 +224,49 @@ def test_surfaces_keep_latin_units_and_the_longest_well_formed_numeral() -> None
 )
 def test_a_digit_after_the_last_place_unit_is_the_next_lower_place(text: str, value: int, step: int) -> None:
     assert parse_chinese_number(text) == (value, step)
+
+
+# Found by the mutation run of 2026-11-30 (units.py, dates.py): boundaries and branches written out.
+
+
+def test_date_years_1900_and_2100_are_dates_and_the_years_beyond_are_not() -> None:
+    from harness.score.factcheck.dates import iso_date
+
+    assert iso_date("1900-01-01", 0)[1] == (1900, 1, 1)
+    assert iso_date("2100-12-31", 0)[1] == (2100, 12, 31)
+    assert iso_date("1899-12-31", 0) is None
+    assert iso_date("2101-01-01", 0) is None
+
+
+def test_a_day_is_read_where_it_stands_not_at_the_start_of_the_text() -> None:
+    from harness.score.factcheck.dates import day
+
+    match, value = day("会议在19日举行", 3)
+    assert value == (None, None, 19) and match.group(0) == "19日"
+    assert day("会议在19日举行", 0) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "years", "dates"),
+    [
+        ((None, 5, 3), set(), [(2024, 4, 3), (2024, 5, 3)]),  # another month first
+        ((None, 5, 3), set(), [(2024, 5, 4), (2024, 5, 3)]),  # another day first
+        ((2024, 5, 3), {2023, 2024}, [(2023, 5, 3), (2024, 5, 3)]),  # another year first
+    ],
+)
+def test_a_source_date_after_one_that_differs_still_supports_the_summary(value, years, dates) -> None:
+    from harness.score.factcheck.dates import date_supported
+
+    assert date_supported(value, years, dates)
+    assert not date_supported(value, years, dates[:1])
+
+
+def test_unit_named_falls_back_to_the_unit_itself_and_ignores_case() -> None:
+    from harness.score.factcheck.units import unit_named
+
+    # A currency code without an entry in data/unit_mentions.tsv: its own name, as a literal.
+    assert unit_named("SGD", "以 SGD 计价")
+    assert not unit_named("SGD", "以新元计价")
+    assert not unit_named("S.D", "以 SGD 计价")  # escaped: the dot is no wildcard
+    # The table's patterns are searched case-insensitively ("参数|parameter").
+    assert unit_named("size", "The model has 1.3B Parameters.")
