@@ -270,3 +270,67 @@ def test_unit_named_falls_back_to_the_unit_itself_and_ignores_case() -> None:
     assert not unit_named("S.D", "以 SGD 计价")  # escaped: the dot is no wildcard
     # The table's patterns are searched case-insensitively ("参数|parameter").
     assert unit_named("size", "The model has 1.3B Parameters.")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("融资 US$ 500 million。", [("US$ 500 million", 5e8, "USD")]),  # magnitude word after a space
+        ("营收 US$500 million", [("US$500 million", 5e8, "USD")]),
+        ("USD 1.2 billion", [("USD 1.2 billion", 1.2e9, "USD")]),
+        ("HK$ 3 billion", [("HK$ 3 billion", 3e9, "HKD")]),
+        ("$1.2B", [("$1.2B", 1.2e9, "USD")]),  # magnitude letter right after the number
+        ("$10 亿美元", [("$10 亿美元", 1e9, "USD")]),  # sign and word: one currency
+        ("USD5", [("USD5", 5.0, "USD")]),
+        ("AUSD 5", []),  # USD inside a Latin word: no currency
+    ],
+)
+def test_prefixed_currencies_with_their_magnitudes(text: str, expected: list) -> None:
+    got = [(q.surface, q.value, q.unit) for q in extract_quantities(text) if q.kind == "currency"]
+    assert got == expected
+
+
+def test_a_half_year_after_a_prefixed_amount_is_no_magnitude() -> None:
+    [amount] = [q for q in extract_quantities("USD 1.2 H1") if q.kind == "currency"]
+    assert (amount.surface, amount.value) == ("USD 1.2", 1.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("三成的用户", [("三成", 30.0, 10.0)]),
+        ("三成半的用户", [("三成半", 35.0, 5.0)]),
+        ("七成五的用户", [("七成五", 75.0, 1.0)]),
+        ("三成二", [("三成二", 32.0, 1.0)]),
+        ("三成一的用户", [("三成", 30.0, 10.0)]),  # 一 after 成 is not read as a tenth
+        ("一成不变", []),
+        ("十成把握", []),
+        ("他三成为第一", []),  # 成为
+    ],
+)
+def test_tenths_written_with_cheng(text: str, expected: list) -> None:
+    got = [(q.surface, q.value, q.step) for q in extract_quantities(text) if q.kind == "percent"]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("一个半小时", (5400.0, "s", 1800.0)), ("两个半小时", (9000.0, "s", 1800.0))],
+)
+def test_a_whole_number_and_a_half_of_a_unit(text: str, expected: tuple) -> None:
+    [q] = extract_quantities(text)
+    assert (q.surface, q.value, q.unit, q.step) == (text, *expected)
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ("算力为 1.5 EFLOPS", []),
+        ("算力为 1 EFLOPS", []),  # exactly 10^18: the E class
+        ("算力为 999 PFLOPS", ["E级"]),  # 9.99 x 10^17: the P class
+        ("算力为 800 PFLOPS", ["E级"]),
+        ("算力为 0.5 FLOPS", ["E级"]),  # below 1: no class
+    ],
+)
+def test_a_computing_scale_class_against_a_flops_figure(source: str, flagged: list) -> None:
+    assert unsupported_quantities("这是一台E级超算", source) == flagged
