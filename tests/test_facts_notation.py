@@ -334,3 +334,11 @@ def test_a_whole_number_and_a_half_of_a_unit(text: str, expected: tuple) -> None
 )
 def test_a_computing_scale_class_against_a_flops_figure(source: str, flagged: list) -> None:
     assert unsupported_quantities("这是一台E级超算", source) == flagged
+
+
+def test_a_number_and_a_half_months() -> None:
+    # 两个半月: the 个 of 个月 stands before 半 (it was read as 两个 = 2).
+    [q] = extract_quantities("项目用了两个半月")
+    assert (q.surface, q.value, q.unit, q.step) == ("两个半月", 2.5, "month", 0.5)
+    assert unsupported_quantities("项目用了两个半月", "项目历时2.5个月完成") == []
+    assert unsupported_quantities("项目用了两个半月", "项目历时两个月完成") == ["两个半月"]

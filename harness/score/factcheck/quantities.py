@@ -469,7 +469,11 @@ class _Scanner:
                 return cheng_end
         half = re.match(r"个?半", text[end : end + 2])
         if half and text.startswith(_HALF_UNITS, end + half.end()):
-            return self._half(i, end + half.end(), value)  # 一个半小时, 两个半月
+            return self._half(i, end + half.end(), value)  # 一个半小时, 两个半小时
+        if half and half.group(0) == "个半" and text.startswith("月", end + 2):
+            # 两个半月: the 个 of 个月 stands before 半, so the unit after it is a bare 月.
+            self._number(i, end + 3, "", value + 0.5, 0.5, 1.0, "number", "month", 0)
+            return end + 3
         if len(run) == 1:
             ordinal = self._prev(i) == "第" and not text.startswith("方", end)  # 第三方 is no ordinal
             if run == "一" and not ordinal and not text.startswith(("季度", *_DURATION_UNITS), end):
