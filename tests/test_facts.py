@@ -828,6 +828,6 @@ def test_scorer_meta() -> None:
     import jieba
 
     meta = FactsScorer().meta()
-    assert meta["metric_version"] == "facts/4"
+    assert meta["metric_version"] == "facts/5"
     assert meta["jieba"] == jieba.__version__
     assert meta["numbers"] and meta["entities"]

@@ -342,3 +342,17 @@ def test_a_number_and_a_half_months() -> None:
     assert (q.surface, q.value, q.unit, q.step) == ("两个半月", 2.5, "month", 0.5)
     assert unsupported_quantities("项目用了两个半月", "项目历时2.5个月完成") == []
     assert unsupported_quantities("项目用了两个半月", "项目历时两个月完成") == ["两个半月"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Q2 营收", [("Q2", 2.0, "number", "quarter")]),
+        ("第二季度", [("第二季度", 2.0, "number", "quarter")]),
+        ("FY26 营收", [("FY26", (2026, None, None), "date", "fiscal")]),
+        ("FY2026 营收", [("FY2026", (2026, None, None), "date", "fiscal")]),
+        ("IQ2", [("IQ2", "iq2", "version", None)]),  # inside a Latin word: no quarter
+    ],
+)
+def test_quarters_and_fiscal_years(text: str, expected: list) -> None:
+    assert [(q.surface, q.value, q.kind, q.unit) for q in extract_quantities(text)] == expected
