@@ -123,7 +123,6 @@ def check_job_config(cfg: HarnessConfig, model_choice: str | None = None) -> Non
 class _StartedBatch:
     """A batch parsed and sent to the scoring workers, waiting for its rows to be written."""
 
-    batch: Sequence[tuple[Item, Completion, dict | None]]
     parsed: dict[str, tuple[list[str], list[str]]]
     ok: list[tuple[Item, list[str]]]
     started: dict[str, Any]
@@ -344,7 +343,7 @@ class Job:
         ok = [(item, parsed[item.id][0]) for item, comp, _ in batch if comp.ok]
         active = [s for s in self.scorers if s.name not in self.unavailable]
         started = self.scoring.start(active, [i for i, _ in ok], [b for _, b in ok])
-        return _StartedBatch(batch, parsed, ok, started)
+        return _StartedBatch(parsed, ok, started)
 
     def _score_batch(
         self, batch: Sequence[tuple[Item, Completion, dict | None]], ready: _StartedBatch | None = None
