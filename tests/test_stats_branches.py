@@ -302,6 +302,10 @@ def test_arrays_must_be_one_dimensional_and_ids_unique() -> None:
         paired_difference([0.1, 0.2], [0.1, 0.2], ids_a=["a", "b"], ids_b=["a", "b", "c"])
 
 
+def _interval_and_p(r):
+    return (r.low, r.high, r.p_value, r.p_one_sided_less)
+
+
 def test_mixed_id_types_pair_in_type_name_then_text_order() -> None:
     # Ints and strings cannot be compared: the documented order is by type name, then text, so
     # 10 < 2 < 5 (as text) < "3" (type "str" after "int"). The same pairs under string ids already in
@@ -314,23 +318,13 @@ def test_mixed_id_types_pair_in_type_name_then_text_order() -> None:
     r = paired_difference(a, b, ids_a=mixed, ids_b=mixed, **kw)
     ranked = [f"p{expected_order.index(item)}" for item in mixed]
     ref = paired_difference(a, b, ids_a=ranked, ids_b=ranked, **kw)
-    assert (r.low, r.high, r.p_value, r.p_one_sided_less) == (
-        ref.low,
-        ref.high,
-        ref.p_value,
-        ref.p_one_sided_less,
-    )
+    assert _interval_and_p(r) == _interval_and_p(ref)
     # Ids of one type keep their natural order: 2 < 5 < 10 (not "10" < "2" as text).
     ints = [10, 2, 5, 33, 7, 1]
     r = paired_difference(a, b, ids_a=ints, ids_b=ints, **kw)
     ranked = [f"p{sorted(ints).index(item)}" for item in ints]
     ref = paired_difference(a, b, ids_a=ranked, ids_b=ranked, **kw)
-    assert (r.low, r.high, r.p_value, r.p_one_sided_less) == (
-        ref.low,
-        ref.high,
-        ref.p_value,
-        ref.p_one_sided_less,
-    )
+    assert _interval_and_p(r) == _interval_and_p(ref)
 
 
 @pytest.mark.filterwarnings("error")
